@@ -1,0 +1,132 @@
+/*
+ * config: every limit, timeout and setting of tipd in one table.
+ *
+ * CONFIG_MAP is the single source: the struct fields, the defaults, the
+ * bounds checked at start-up, `tipd serve --help`'s list and the annotated
+ * example in deploy/ (a test checks the example names every key) all come
+ * from it. Values are layered: built-in default, then the config file
+ * (`--config FILE` or $TIPD_CONFIG), then environment variables
+ * (TIPD_<KEY IN UPPER CASE>), then `--set key=value` flags. A bad value is
+ * rejected with a message naming where it came from and the key.
+ *
+ * Secrets (the receipt key, gateway keys) are never values in this table:
+ * the table holds the path of a file that contains them, or the secret
+ * comes from the environment, so the config file can be shared and
+ * committed without leaking anything.
+ */
+#ifndef TIPD_CONFIG_H
+#define TIPD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * U(name, default, min, max, help): an unsigned integer within [min, max].
+ * S(name, default, help): a string.
+ */
+#define CONFIG_MAP(U, S)                                                       \
+    S(listen_address, "127.0.0.1", "IPv4 or IPv6 address to listen on")      \
+    U(listen_port, 8080, 1, 65535, "TCP port to listen on")                    \
+    U(workers, 0, 0, 256,                                                      \
+      "event-loop threads, each with its own SO_REUSEPORT listener; "          \
+      "0 = one per CPU")                                                       \
+    U(max_connections, 4096, 1, 1000000,                                       \
+      "open client connections across all workers; more are closed at "       \
+      "accept")                                                                \
+    U(listen_backlog, 1024, 1, 65535, "listen(2) backlog per worker")          \
+    U(max_request_line_bytes, 8192, 64, 1048576,                               \
+      "longest request line (method, target, version); longer is 414")        \
+    U(max_header_line_bytes, 8192, 64, 1048576,                                \
+      "longest single header line; longer is 431")                             \
+    U(max_header_count, 64, 1, 10000, "most header fields; more is 431")       \
+    U(max_head_bytes, 32768, 256, 4194304,                                     \
+      "request line plus all headers; more is 431")                            \
+    U(max_body_bytes, 1048576, 0, 1073741824,                                  \
+      "largest request body a route may allow; routes set lower caps; "        \
+      "more is 413")                                                           \
+    U(max_response_bytes, 1048576, 4096, 1073741824,                           \
+      "largest response tipd will build")                                      \
+    U(header_timeout_ms, 10000, 100, 3600000,                                  \
+      "total time from a request's first byte to the end of its headers; "    \
+      "a slow sender is closed with 408")                                      \
+    U(body_timeout_ms, 60000, 100, 3600000,                                    \
+      "total time to receive a request body")                                  \
+    U(body_min_rate_bytes, 1024, 0, 1073741824,                                \
+      "least body bytes per second, checked over each "                        \
+      "body_rate_window_ms; 0 disables")                                       \
+    U(body_rate_window_ms, 5000, 100, 3600000,                                 \
+      "window over which body_min_rate_bytes is checked")                      \
+    U(idle_timeout_ms, 30000, 100, 3600000,                                    \
+      "keep-alive connection with no request in progress")                     \
+    U(send_timeout_ms, 10000, 100, 3600000,                                    \
+      "a response not fully taken by the client in this time closes the "     \
+      "connection")                                                            \
+    U(linger_timeout_ms, 2000, 0, 60000,                                       \
+      "after an answer that closes the connection, time to drain what the "   \
+      "client still sends, so it reads the answer instead of a reset")        \
+    U(shutdown_timeout_ms, 4000, 0, 600000,                                    \
+      "on SIGTERM, time given to in-flight requests before connections "      \
+      "are closed")                                                            \
+    S(database, "", "libpq connection string of the tipd database")           \
+    U(db_connect_timeout_ms, 5000, 100, 600000,                                \
+      "a database connection attempt that takes longer is abandoned")          \
+    U(db_probe_interval_ms, 1000, 50, 600000,                                  \
+      "how often each worker checks its database session (readiness)")        \
+    U(db_probe_timeout_ms, 2000, 50, 600000,                                   \
+      "a probe unanswered this long marks the database unreachable")          \
+    U(db_reconnect_max_ms, 2000, 10, 600000,                                   \
+      "longest wait between reconnection attempts (backoff doubles up to "    \
+      "this)")                                                                 \
+    S(receipt_key_file, "",                                                    \
+      "file holding the receipt HMAC key (64 hex digits); or set "             \
+      "TIPD_RECEIPT_KEY")                                                      \
+    S(log_level, "info", "debug, info, warn or error")                         \
+    U(log_requests, 0, 0, 1,                                                   \
+      "1 = one log line per request (method, route, status, time; never an "  \
+      "address)")
+
+struct config {
+#define U(name, def, min, max, help) uint64_t name;
+#define S(name, def, help) char *name; /* owned */
+    CONFIG_MAP(U, S)
+#undef U
+#undef S
+};
+
+/* Fills c with the built-in defaults. Free with config_cleanup. */
+void config_init(struct config *c);
+void config_cleanup(struct config *c);
+
+/*
+ * Applies one setting. origin names where it came from, for the message
+ * ("deploy/tipd.conf:12", "TIPD_LISTEN_PORT", "--set"). Returns 0, or -1
+ * after writing a message naming origin and key into err.
+ */
+int config_set(struct config *c, const char *key, const char *value,
+               const char *origin, char *err, size_t errlen);
+
+/* Loads a `key = value` file over c. 0, or -1 with err naming file:line. */
+int config_load_file(struct config *c, const char *path, char *err,
+                     size_t errlen);
+
+/* Applies every TIPD_<KEY> environment variable. 0, or -1 with err. */
+int config_load_env(struct config *c, char *err, size_t errlen);
+
+/* Checks relations between keys that no single bound expresses. */
+int config_validate(const struct config *c, char *err, size_t errlen);
+
+/*
+ * Reads the receipt key from $TIPD_RECEIPT_KEY or receipt_key_file into
+ * key (32 bytes). 0, or -1 with err saying what to fix.
+ */
+int config_receipt_key(const struct config *c, unsigned char key[32],
+                       char *err, size_t errlen);
+
+/* Writes the list of keys with defaults, bounds and help, for --help. */
+void config_print_keys(void *file);
+
+/* Number of keys, and the name of key i, for tests. */
+size_t config_key_count(void);
+const char *config_key_name(size_t i);
+
+#endif

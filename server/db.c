@@ -1,0 +1,286 @@
+/*
+ * db: the session state machine over libpq's asynchronous API.
+ *
+ * Two traps of libpq on libuv (notes/platform.md) shape this file. libpq may
+ * close its socket inside PQconnectPoll and open a new one with the same fd
+ * number, so the poll handle is closed before every PQconnectPoll and a new
+ * one made after. And a poll callback with status < 0 stops the handle but
+ * is not itself the error: we call into libpq and let it say what happened.
+ */
+#include "db.h"
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "util.h"
+
+struct db_poll {
+    uv_poll_t handle;
+    struct db_session *s;
+};
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void on_timer(uv_timer_t *t);
+
+static void set_ready(struct db_session *s, bool ready)
+{
+    s->ready = ready;
+    if (s->metrics != NULL)
+        atomic_store_explicit(&s->metrics->db_ready, ready ? 1 : 0,
+                              memory_order_relaxed);
+}
+
+/* Readiness survives only the IDLE <-> PROBING cycle. */
+static void set_state(struct db_session *s, enum db_state next)
+{
+    s->state = next;
+    if (next != DB_IDLE && next != DB_PROBING)
+        set_ready(s, false);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct db_session *s = h->data;
+    if (h->type == UV_POLL)
+        free(container_of(h, struct db_poll, handle));
+    if (--s->pending_closes == 0 && s->state == DB_CLOSING) {
+        s->state = DB_CLOSED;
+        if (s->on_closed != NULL)
+            s->on_closed(s);
+    }
+}
+
+static void poll_close(struct db_session *s)
+{
+    if (s->poll == NULL)
+        return;
+    uv_poll_stop(&s->poll->handle);
+    s->pending_closes++;
+    uv_close((uv_handle_t *)&s->poll->handle, on_handle_closed);
+    s->poll = NULL;
+}
+
+/* Watches the current libpq socket for events. -1 if there is none. */
+static int poll_open(struct db_session *s, int events)
+{
+    int fd = PQsocket(s->pg);
+    if (fd < 0)
+        return -1;
+    struct db_poll *p = xmalloc(sizeof(*p));
+    p->s = s;
+    if (uv_poll_init(s->loop, &p->handle, fd) != 0) {
+        free(p);
+        return -1;
+    }
+    p->handle.data = s;
+    s->poll = p;
+    uv_poll_start(&p->handle, events, on_poll);
+    return 0;
+}
+
+static void arm(struct db_session *s, uint64_t ms)
+{
+    uv_timer_start(&s->timer, on_timer, ms, 0);
+}
+
+/* Drops the connection and schedules the next attempt. */
+static void lose(struct db_session *s, const char *why)
+{
+    bool was_up = s->state == DB_IDLE || s->state == DB_PROBING;
+    if (s->metrics != NULL)
+        atomic_fetch_add_explicit(&s->metrics->db_failures, 1,
+                                  memory_order_relaxed);
+    /* libpq's message names the server and the cause; it carries no
+     * client data. */
+    log_warn(was_up ? "db_lost" : "db_connect_failed",
+             "worker=%d reason=\"%s\" detail=\"%s\" retry_ms=%llu", s->worker,
+             why, s->pg ? PQerrorMessage(s->pg) : "",
+             (unsigned long long)s->backoff_ms);
+    poll_close(s);
+    if (s->pg != NULL) {
+        PQfinish(s->pg);
+        s->pg = NULL;
+    }
+    set_state(s, DB_WAITING);
+    arm(s, s->backoff_ms);
+    s->backoff_ms *= 2;
+    if (s->backoff_ms > s->opt->reconnect_max_ms)
+        s->backoff_ms = s->opt->reconnect_max_ms;
+}
+
+static void send_probe(struct db_session *s)
+{
+    if (PQsendQuery(s->pg, "SELECT 1") != 1) {
+        lose(s, "probe not sent");
+        return;
+    }
+    int flushed = PQflush(s->pg);
+    if (flushed < 0) {
+        lose(s, "probe not sent");
+        return;
+    }
+    set_state(s, DB_PROBING);
+    poll_close(s);
+    poll_open(s, UV_READABLE | (flushed == 1 ? UV_WRITABLE : 0));
+    arm(s, s->opt->probe_timeout_ms);
+}
+
+static void start_connect(struct db_session *s)
+{
+    s->pg = PQconnectStart(s->opt->conninfo);
+    if (s->pg == NULL || PQstatus(s->pg) == CONNECTION_BAD) {
+        lose(s, "connection could not start");
+        return;
+    }
+    PQsetnonblocking(s->pg, 1);
+    set_state(s, DB_CONNECTING);
+    if (poll_open(s, UV_WRITABLE) != 0) {
+        lose(s, "no socket");
+        return;
+    }
+    arm(s, s->opt->connect_timeout_ms);
+}
+
+static void connect_step(struct db_session *s)
+{
+    poll_close(s);
+    PostgresPollingStatusType r = PQconnectPoll(s->pg);
+    switch (r) {
+    case PGRES_POLLING_OK:
+        if (s->metrics != NULL)
+            atomic_fetch_add_explicit(&s->metrics->db_connects, 1,
+                                      memory_order_relaxed);
+        log_info("db_connected", "worker=%d", s->worker);
+        s->backoff_ms = 50;
+        send_probe(s);
+        return;
+    case PGRES_POLLING_READING:
+        if (poll_open(s, UV_READABLE) != 0)
+            lose(s, "no socket");
+        return;
+    case PGRES_POLLING_WRITING:
+        if (poll_open(s, UV_WRITABLE) != 0)
+            lose(s, "no socket");
+        return;
+    default:
+        lose(s, "connection refused or failed");
+        return;
+    }
+}
+
+/* Input on an established connection: the probe's answer, or a loss. */
+static void read_input(struct db_session *s, int events)
+{
+    if ((events & UV_WRITABLE) != 0) {
+        int flushed = PQflush(s->pg);
+        if (flushed < 0) {
+            lose(s, "write failed");
+            return;
+        }
+        if (flushed == 0)
+            uv_poll_start(&s->poll->handle, UV_READABLE, on_poll);
+    }
+    if (PQconsumeInput(s->pg) != 1) {
+        lose(s, "connection lost");
+        return;
+    }
+    while (!PQisBusy(s->pg)) {
+        PGresult *res = PQgetResult(s->pg);
+        if (res == NULL) {
+            if (s->state == DB_PROBING) {
+                set_state(s, DB_IDLE);
+                arm(s, s->opt->probe_interval_ms);
+            }
+            return;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+            lose(s, "probe failed");
+            return;
+        }
+        set_ready(s, true); /* IDLE follows with the NULL result */
+    }
+    if (PQstatus(s->pg) == CONNECTION_BAD)
+        lose(s, "connection lost");
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    struct db_session *s = h->data;
+    if (status < 0) {
+        /* Not fatal in itself: let libpq look at the socket. */
+        events = UV_READABLE | UV_WRITABLE;
+    }
+    switch (s->state) {
+    case DB_CONNECTING:
+        connect_step(s);
+        return;
+    case DB_IDLE:
+    case DB_PROBING:
+        read_input(s, events);
+        return;
+    default:
+        return;
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct db_session *s = t->data;
+    switch (s->state) {
+    case DB_WAITING:
+        start_connect(s);
+        return;
+    case DB_CONNECTING:
+        lose(s, "connect timed out");
+        return;
+    case DB_IDLE:
+        send_probe(s);
+        return;
+    case DB_PROBING:
+        lose(s, "probe timed out");
+        return;
+    default:
+        return;
+    }
+}
+
+void db_session_start(struct db_session *s, uv_loop_t *loop,
+                      const struct db_options *opt, struct metrics *metrics,
+                      int worker)
+{
+    s->loop = loop;
+    s->opt = opt;
+    s->metrics = metrics;
+    s->worker = worker;
+    s->pg = NULL;
+    s->poll = NULL;
+    s->ready = false;
+    s->backoff_ms = 50;
+    s->pending_closes = 0;
+    s->on_closed = NULL;
+    uv_timer_init(loop, &s->timer);
+    s->timer.data = s;
+    set_state(s, DB_WAITING);
+    start_connect(s);
+}
+
+void db_session_stop(struct db_session *s, db_closed_cb cb)
+{
+    s->on_closed = cb;
+    poll_close(s);
+    if (s->pg != NULL) {
+        PQfinish(s->pg);
+        s->pg = NULL;
+    }
+    uv_timer_stop(&s->timer);
+    set_state(s, DB_CLOSING);
+    s->pending_closes++;
+    uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+}
+
+bool db_session_ready(const struct db_session *s)
+{
+    return s->ready;
+}

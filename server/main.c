@@ -1,0 +1,180 @@
+/*
+ * main: tipd's command line. The one place that wires modules together:
+ * it loads the configuration, then hands it to the subcommand.
+ *
+ *     tipd serve    run the HTTP server
+ *     tipd migrate  bring the database schema up to date
+ *
+ * Every subcommand takes --config FILE (or $TIPD_CONFIG), --set KEY=VALUE
+ * (repeatable; after the file and the TIPD_* environment) and --help.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "migrate.h"
+#include "router.h"
+#include "server.h"
+
+#define TIPD_VERSION "0.1.0"
+
+typedef int (*command_fn)(struct config *c, int argc, char **argv);
+
+struct command {
+    const char *name;
+    command_fn run;
+    const char *summary;
+    const char *usage; /* after "tipd NAME [--config FILE] [--set K=V]" */
+};
+
+static int cmd_serve(struct config *c, int argc, char **argv);
+static int cmd_migrate(struct config *c, int argc, char **argv);
+
+static const struct command commands[] = {
+    {"serve", cmd_serve, "run the HTTP server until SIGTERM or SIGINT",
+     "Serves HTTP on listen_address:listen_port with one event loop per\n"
+     "worker. Refuses to start against a database that `tipd migrate` has\n"
+     "not brought to this version, or without a receipt key. On SIGTERM or\n"
+     "SIGINT it stops accepting, answers what is in flight, and exits 0.\n"},
+    {"migrate", cmd_migrate, "apply the database migrations that are missing",
+     "Applies each migration built into this tipd that the database lacks,\n"
+     "each in its own transaction, recording it in schema_migrations.\n"
+     "Running it again changes nothing.\n"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tipd COMMAND [--config FILE] [--set KEY=VALUE]... "
+               "[--help]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nConfiguration: defaults, then the file (--config or "
+               "$TIPD_CONFIG),\nthen TIPD_<KEY> environment variables, then "
+               "--set. `tipd serve --help`\nlists every key.\n");
+}
+
+static void command_help(const struct command *cmd)
+{
+    printf("usage: tipd %s [--config FILE] [--set KEY=VALUE]... [--help]\n\n"
+           "%s\nconfiguration keys:\n",
+           cmd->name, cmd->usage);
+    config_print_keys(stdout);
+}
+
+/* Loads the layered configuration. 0, 1 = error (reported), 2 = --help. */
+static int load_config(struct config *c, const struct command *cmd,
+                       int argc, char **argv)
+{
+    char err[1024];
+    const char *file = getenv("TIPD_CONFIG");
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            command_help(cmd);
+            return 2;
+        }
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[++i];
+        else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
+            i++;
+        else {
+            fprintf(stderr,
+                    "tipd %s: unknown argument '%s' (see tipd %s --help)\n",
+                    cmd->name, argv[i], cmd->name);
+            return 1;
+        }
+    }
+    if (file != NULL && file[0] != '\0' &&
+        config_load_file(c, file, err, sizeof(err)) != 0)
+        goto fail;
+    if (config_load_env(c, err, sizeof(err)) != 0)
+        goto fail;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--set") != 0)
+            continue;
+        char *kv = argv[++i];
+        char *eq = strchr(kv, '=');
+        if (eq == NULL) {
+            snprintf(err, sizeof(err), "--set %s: expected KEY=VALUE", kv);
+            goto fail;
+        }
+        *eq = '\0';
+        int rc = config_set(c, kv, eq + 1, "--set", err, sizeof(err));
+        *eq = '=';
+        if (rc != 0)
+            goto fail;
+    }
+    if (config_validate(c, err, sizeof(err)) != 0)
+        goto fail;
+    log_set_level((enum log_level)log_level_parse(c->log_level));
+    return 0;
+fail:
+    fprintf(stderr, "tipd %s: configuration error: %s\n", cmd->name, err);
+    return 1;
+}
+
+static int cmd_serve(struct config *c, int argc, char **argv)
+{
+    char err[1024];
+    unsigned char key[32];
+    if (c->database[0] == '\0') {
+        fprintf(stderr, "tipd serve: configuration error: database: not set "
+                        "(a libpq connection string)\n");
+        return 1;
+    }
+    if (config_receipt_key(c, key, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tipd serve: configuration error: %s\n", err);
+        return 1;
+    }
+    if (migrate_check(c->database, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tipd serve: %s\n", err);
+        return 1;
+    }
+    return server_run(c, &router_main);
+}
+
+static int cmd_migrate(struct config *c, int argc, char **argv)
+{
+    char err[1024];
+    int applied = 0;
+    if (migrate_apply(c->database, &applied, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tipd migrate: %s\n", err);
+        return 1;
+    }
+    log_info("migrated", "applied=%d known=%d", applied, migrations_count);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    /* A client that disconnects must not kill the server on write. */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("tipd %s\n", TIPD_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        struct config c;
+        config_init(&c);
+        int rc = load_config(&c, &commands[i], argc - 2, argv + 2);
+        if (rc == 0)
+            rc = commands[i].run(&c, argc - 2, argv + 2);
+        else if (rc == 2)
+            rc = 0;
+        config_cleanup(&c);
+        return rc;
+    }
+    fprintf(stderr, "tipd: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,47 @@
+/*
+ * metrics: counters and histograms for GET /metrics (Prometheus text
+ * format 0.0.4).
+ *
+ * Each worker owns one struct metrics and is its only writer; the scrape,
+ * on any worker, sums all of them. Fields are relaxed atomics: a scrape may
+ * see one worker's counters a request apart from another's, never a torn
+ * value, and the hot path pays no lock.
+ */
+#ifndef TIPD_METRICS_H
+#define TIPD_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "router.h"
+
+/* Request latency histogram bounds in milliseconds (+Inf is implied). */
+#define METRICS_LATENCY_BUCKETS 12
+
+struct metrics {
+    const struct router *router;    /* borrowed: labels and indexes */
+    _Atomic uint64_t *requests; /* owned: [route + 1][status slot] */
+    _Atomic uint64_t *latency;  /* owned: [route + 1][bucket + 1] */
+    _Atomic uint64_t *latency_sum_ms; /* owned: [route + 1] */
+    _Atomic int64_t connections_open;
+    _Atomic uint64_t connections_accepted;
+    _Atomic uint64_t connections_refused; /* over max_connections */
+    _Atomic int db_ready;                 /* 1 when the probe answers */
+    _Atomic uint64_t db_connects;         /* successful connections */
+    _Atomic uint64_t db_failures;         /* failed attempts and losses */
+};
+
+void metrics_init(struct metrics *m, const struct router *router);
+void metrics_cleanup(struct metrics *m);
+
+/* route may be NULL (no route matched). */
+void metrics_observe(struct metrics *m, const struct route *route,
+                     int status, uint64_t duration_ms);
+
+/* Writes the sum of all[0..n) (n >= 1, one router) to out. -1 if out
+ * is too small. */
+int metrics_render(struct buf *out, struct metrics *const *all, size_t n);
+
+#endif

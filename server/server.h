@@ -1,0 +1,44 @@
+/*
+ * server: tipd serve's running state shared by every worker, and the
+ * main thread's life cycle: bind, start one worker per core, wait for
+ * SIGTERM/SIGINT, drain, join, exit.
+ *
+ * Each worker is an event loop on its own thread with its own listening
+ * socket on the same port (SO_REUSEPORT), its own database session and its
+ * own metrics; workers share nothing mutable but the connection count and
+ * the stopping flag, both atomics. The kernel spreads new connections
+ * across the listeners, so all cores serve without a hand-off.
+ */
+#ifndef TIPD_SERVER_H
+#define TIPD_SERVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "db.h"
+#include "http_conn.h"
+#include "metrics.h"
+
+struct worker;
+
+struct server {
+    const struct config *config;  /* borrowed */
+    const struct router *router;  /* borrowed */
+    struct http_limits limits;    /* derived from config */
+    struct db_options db;         /* derived from config */
+    struct worker *workers;       /* owned: worker_count of them */
+    size_t worker_count;
+    struct metrics **metrics;     /* owned array; each worker's metrics */
+    _Atomic size_t connections;   /* open client connections */
+    atomic_bool stopping;         /* SIGTERM/SIGINT received */
+};
+
+/*
+ * Runs until SIGTERM or SIGINT, then drains and returns 0; or returns 1
+ * after logging why the server could not start.
+ */
+int server_run(const struct config *config, const struct router *router);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * worker: one event loop thread: its listener, its client connections
+ * (the libuv transport under http_conn), its deadline sweep and its
+ * database session.
+ *
+ * Client memory: a struct client holds the TCP handle and the http_conn;
+ * it is freed only in the handle's close callback (style.md 15). Deadlines
+ * are not one timer per connection: a sweep every WORKER_SWEEP_MS asks each
+ * connection to apply its own (http_conn_tick), which costs microseconds
+ * for thousands of connections and adds at most one sweep to a deadline.
+ *
+ * Stopping: on the server's stop signal the worker closes its listener,
+ * drains its connections (idle ones close at once, busy ones after their
+ * answer), force-closes what is left after shutdown_timeout_ms, then closes
+ * its database session and lets its loop end.
+ */
+#ifndef TIPD_WORKER_H
+#define TIPD_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "db.h"
+#include "metrics.h"
+
+#define WORKER_SWEEP_MS 100
+
+struct server;
+struct client;
+
+struct worker {
+    int index;
+    struct server *server; /* borrowed */
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_async_t wakeup;      /* the main thread asks us to stop */
+    uv_timer_t sweep;       /* connection deadlines */
+    uv_thread_t thread;
+    struct metrics metrics; /* written by this thread only */
+    struct db_session db;
+    struct client *clients; /* owned list of open connections */
+    bool stopping;
+    bool finishing;          /* closing the loop's own handles */
+    uint64_t stop_deadline_ms;
+    char read_buf[65536];    /* every read lands here, then is copied */
+};
+
+/*
+ * Prepares w on the calling thread: loop, listener on fd (takes ownership),
+ * timers. 0, or a negative libuv error.
+ */
+int worker_init(struct worker *w, struct server *server, int index, int fd);
+/* Starts the thread. 0, or a negative libuv error. */
+int worker_start(struct worker *w);
+/* Asks the worker to drain and stop (any thread). */
+void worker_stop(struct worker *w);
+/* Waits for the thread and frees what init made. */
+void worker_join(struct worker *w);
+
+#endif
