@@ -118,8 +118,8 @@ static char *trim(char *s)
     while (*s == ' ' || *s == '\t')
         s++;
     size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
-                     s[n - 1] == '\n' || s[n - 1] == '\r'))
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' ||
+                     s[n - 1] == '\r'))
         s[--n] = '\0';
     return s;
 }
@@ -227,8 +227,8 @@ static int hexval(char ch)
 static int parse_key(const char *text, unsigned char key[32])
 {
     size_t n = strlen(text);
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' ||
-                     text[n - 1] == ' '))
+    while (n > 0 &&
+           (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
         n--;
     if (n != 64)
         return -1;
@@ -241,8 +241,8 @@ static int parse_key(const char *text, unsigned char key[32])
     return 0;
 }
 
-int config_receipt_key(const struct config *c, unsigned char key[32],
-                       char *err, size_t errlen)
+int config_receipt_key(const struct config *c, unsigned char key[32], char *err,
+                       size_t errlen)
 {
     const char *env = getenv("TIPD_RECEIPT_KEY");
     if (env != NULL) {

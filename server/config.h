@@ -25,17 +25,17 @@
  * S(name, default, help): a string.
  */
 #define CONFIG_MAP(U, S)                                                       \
-    S(listen_address, "127.0.0.1", "IPv4 or IPv6 address to listen on")      \
+    S(listen_address, "127.0.0.1", "IPv4 or IPv6 address to listen on")        \
     U(listen_port, 8080, 1, 65535, "TCP port to listen on")                    \
     U(workers, 0, 0, 256,                                                      \
       "event-loop threads, each with its own SO_REUSEPORT listener; "          \
       "0 = one per CPU")                                                       \
     U(max_connections, 4096, 1, 1000000,                                       \
-      "open client connections across all workers; more are closed at "       \
+      "open client connections across all workers; more are closed at "        \
       "accept")                                                                \
     U(listen_backlog, 1024, 1, 65535, "listen(2) backlog per worker")          \
     U(max_request_line_bytes, 8192, 64, 1048576,                               \
-      "longest request line (method, target, version); longer is 414")        \
+      "longest request line (method, target, version); longer is 414")         \
     U(max_header_line_bytes, 8192, 64, 1048576,                                \
       "longest single header line; longer is 431")                             \
     U(max_header_count, 64, 1, 10000, "most header fields; more is 431")       \
@@ -47,7 +47,7 @@
     U(max_response_bytes, 1048576, 4096, 1073741824,                           \
       "largest response tipd will build")                                      \
     U(header_timeout_ms, 10000, 100, 3600000,                                  \
-      "total time from a request's first byte to the end of its headers; "    \
+      "total time from a request's first byte to the end of its headers; "     \
       "a slow sender is closed with 408")                                      \
     U(body_timeout_ms, 60000, 100, 3600000,                                    \
       "total time to receive a request body")                                  \
@@ -59,30 +59,30 @@
     U(idle_timeout_ms, 30000, 100, 3600000,                                    \
       "keep-alive connection with no request in progress")                     \
     U(send_timeout_ms, 10000, 100, 3600000,                                    \
-      "a response not fully taken by the client in this time closes the "     \
+      "a response not fully taken by the client in this time closes the "      \
       "connection")                                                            \
     U(linger_timeout_ms, 2000, 0, 60000,                                       \
-      "after an answer that closes the connection, time to drain what the "   \
-      "client still sends, so it reads the answer instead of a reset")        \
+      "after an answer that closes the connection, time to drain what the "    \
+      "client still sends, so it reads the answer instead of a reset")         \
     U(shutdown_timeout_ms, 4000, 0, 600000,                                    \
-      "on SIGTERM, time given to in-flight requests before connections "      \
+      "on SIGTERM, time given to in-flight requests before connections "       \
       "are closed")                                                            \
-    S(database, "", "libpq connection string of the tipd database")           \
+    S(database, "", "libpq connection string of the tipd database")            \
     U(db_connect_timeout_ms, 5000, 100, 600000,                                \
       "a database connection attempt that takes longer is abandoned")          \
     U(db_probe_interval_ms, 1000, 50, 600000,                                  \
-      "how often each worker checks its database session (readiness)")        \
+      "how often each worker checks its database session (readiness)")         \
     U(db_probe_timeout_ms, 2000, 50, 600000,                                   \
-      "a probe unanswered this long marks the database unreachable")          \
+      "a probe unanswered this long marks the database unreachable")           \
     U(db_reconnect_max_ms, 2000, 10, 600000,                                   \
-      "longest wait between reconnection attempts (backoff doubles up to "    \
+      "longest wait between reconnection attempts (backoff doubles up to "     \
       "this)")                                                                 \
     S(receipt_key_file, "",                                                    \
       "file holding the receipt HMAC key (64 hex digits); or set "             \
       "TIPD_RECEIPT_KEY")                                                      \
     S(log_level, "info", "debug, info, warn or error")                         \
     U(log_requests, 0, 0, 1,                                                   \
-      "1 = one log line per request (method, route, status, time; never an "  \
+      "1 = one log line per request (method, route, status, time; never an "   \
       "address)")
 
 struct config {
@@ -119,8 +119,8 @@ int config_validate(const struct config *c, char *err, size_t errlen);
  * Reads the receipt key from $TIPD_RECEIPT_KEY or receipt_key_file into
  * key (32 bytes). 0, or -1 with err saying what to fix.
  */
-int config_receipt_key(const struct config *c, unsigned char key[32],
-                       char *err, size_t errlen);
+int config_receipt_key(const struct config *c, unsigned char key[32], char *err,
+                       size_t errlen);
 
 /* Writes the list of keys with defaults, bounds and help, for --help. */
 void config_print_keys(void *file);

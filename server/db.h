@@ -56,17 +56,17 @@ struct db_session;
 typedef void (*db_closed_cb)(struct db_session *s);
 
 struct db_session {
-    uv_loop_t *loop;               /* borrowed */
-    const struct db_options *opt;  /* borrowed */
-    struct metrics *metrics;       /* borrowed; may be NULL */
-    int worker;                    /* for log lines */
-    PGconn *pg;                    /* owned; NULL unless connecting/up */
-    struct db_poll *poll;          /* owned; watches PQsocket(pg) */
-    uv_timer_t timer;              /* one deadline per state */
+    uv_loop_t *loop;              /* borrowed */
+    const struct db_options *opt; /* borrowed */
+    struct metrics *metrics;      /* borrowed; may be NULL */
+    int worker;                   /* for log lines */
+    PGconn *pg;                   /* owned; NULL unless connecting/up */
+    struct db_poll *poll;         /* owned; watches PQsocket(pg) */
+    uv_timer_t timer;             /* one deadline per state */
     enum db_state state;
-    bool ready;                    /* last probe answered in time */
-    uint64_t backoff_ms;           /* next reconnect wait */
-    int pending_closes;            /* handles still closing */
+    bool ready;          /* last probe answered in time */
+    uint64_t backoff_ms; /* next reconnect wait */
+    int pending_closes;  /* handles still closing */
     db_closed_cb on_closed;
 };
 

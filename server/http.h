@@ -19,7 +19,7 @@
 #include "buf.h"
 
 /* X(code, symbol, reason phrase, machine-readable error code) */
-#define HTTP_STATUS_TABLE(X)                                                     \
+#define HTTP_STATUS_TABLE(X)                                                   \
     X(100, CONTINUE, "Continue", "continue")                                   \
     X(200, OK, "OK", "ok")                                                     \
     X(201, CREATED, "Created", "created")                                      \
@@ -77,19 +77,19 @@ struct http_header {
 
 struct http_request {
     enum http_method method;
-    const char *method_name;   /* NUL-terminated */
-    const char *target;        /* NUL-terminated, as received */
-    const char *path;          /* target before '?' */
-    const char *query;         /* after '?', or "" */
-    int version_minor;         /* 0 or 1 */
+    const char *method_name; /* NUL-terminated */
+    const char *target;      /* NUL-terminated, as received */
+    const char *path;        /* target before '?' */
+    const char *query;       /* after '?', or "" */
+    int version_minor;       /* 0 or 1 */
     struct http_header *headers;
     size_t header_count;
-    struct buf body;           /* bounded by the route's body cap */
-    bool keep_alive;           /* the client allows another request */
+    struct buf body;                     /* bounded by the route's body cap */
+    bool keep_alive;                     /* the client allows another request */
     const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the route */
     size_t param_count;
-    uint64_t started_ms;       /* first byte of the request */
-    struct arena *arena;       /* borrowed: per-request memory */
+    uint64_t started_ms; /* first byte of the request */
+    struct arena *arena; /* borrowed: per-request memory */
 };
 
 /* Returns the first header with this name (case-insensitive), or NULL. */
@@ -101,7 +101,7 @@ struct http_response {
     const char *content_type; /* static; NULL for no body */
     struct buf headers;       /* extra "Name: value\r\n" lines */
     struct buf body;
-    bool close;               /* close the connection after sending */
+    bool close; /* close the connection after sending */
 };
 
 /* Appends one header line; -1 when the header buffer is full. */

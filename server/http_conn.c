@@ -41,8 +41,8 @@ static void change_state(struct http_conn *c, enum http_conn_state next,
     c->since_ms = now;
 }
 
-static int on_head(void *ctx, struct http_request *req,
-                   uint64_t content_length, bool chunked, uint64_t *body_max);
+static int on_head(void *ctx, struct http_request *req, uint64_t content_length,
+                   bool chunked, uint64_t *body_max);
 
 void http_conn_init(struct http_conn *c, const struct http_conn_ops *ops,
                     const struct http_limits *limits,
@@ -103,8 +103,8 @@ static void send_response(struct http_conn *c, uint64_t now)
     if (res->status < 200 || res->status > 599)
         http_response_error(res, 500, "the handler gave no answer", NULL);
     if (res->status >= 400 && res->body.len == 0 && res->content_type == NULL)
-        http_response_error(res, res->status,
-                            http_status_reason(res->status), NULL);
+        http_response_error(res, res->status, http_status_reason(res->status),
+                            NULL);
     if (res->close || !c->req.keep_alive || c->draining || c->peer_eof)
         c->close_after = true;
 
@@ -131,8 +131,7 @@ static void send_response(struct http_conn *c, uint64_t now)
     }
 
     if (c->ops->request_done != NULL)
-        c->ops->request_done(c, c->route, res->status,
-                             now - c->req.started_ms);
+        c->ops->request_done(c, c->route, res->status, now - c->req.started_ms);
 
     struct iovec iov[2];
     int n = 0;
@@ -155,8 +154,7 @@ static void fail(struct http_conn *c, int status, const char *reason,
     c->close_after = true;
     if (reason != NULL || c->res.status == 0)
         http_response_error(&c->res, status,
-                            reason ? reason : http_status_reason(status),
-                            NULL);
+                            reason ? reason : http_status_reason(status), NULL);
     send_response(c, now);
 }
 
@@ -190,8 +188,8 @@ static void start_request(struct http_conn *c, uint64_t now)
     change_state(c, HTTP_CONN_HEAD, now);
 }
 
-static int on_head(void *ctx, struct http_request *req,
-                   uint64_t content_length, bool chunked, uint64_t *body_max)
+static int on_head(void *ctx, struct http_request *req, uint64_t content_length,
+                   bool chunked, uint64_t *body_max)
 {
     struct http_conn *c = ctx;
     bool has_body = chunked || content_length > 0;
@@ -200,8 +198,7 @@ static int on_head(void *ctx, struct http_request *req,
     if (expect != NULL) {
         if (!util_ieq(expect->value, expect->value_len, "100-continue")) {
             http_response_error(&c->res, 417,
-                                "only Expect: 100-continue is supported",
-                                NULL);
+                                "only Expect: 100-continue is supported", NULL);
             return 417;
         }
         c->send_continue = req->version_minor == 1 && has_body;

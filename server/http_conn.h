@@ -96,24 +96,24 @@ struct http_conn {
     const struct http_limits *limits; /* borrowed */
     const struct router *router;      /* borrowed */
     void *app;                        /* borrowed: passed to handlers */
-    struct buf in;           /* received, not yet parsed; bounded */
-    struct headscan scan;    /* of the head being received */
-    struct http_parse parse; /* llhttp and framing rules */
-    struct arena arena;      /* per-request memory */
+    struct buf in;                    /* received, not yet parsed; bounded */
+    struct headscan scan;             /* of the head being received */
+    struct http_parse parse;          /* llhttp and framing rules */
+    struct arena arena;               /* per-request memory */
     struct http_request req;
     struct http_response res;
-    struct buf head;                /* serialized response head */
-    const struct route *route;      /* matched route, or NULL */
-    int early_status;               /* answer without calling a handler */
-    bool send_continue;             /* client expects 100 Continue */
-    bool close_after;               /* close once the response is sent */
-    bool peer_eof;                  /* the client closed its sending side */
-    bool draining;                  /* server shutting down */
-    int writes_pending;             /* writes handed to ops->write */
-    uint64_t requests;              /* answered on this connection */
-    uint64_t since_ms;              /* when the current state began */
-    uint64_t window_start_ms;       /* BODY: rate window start */
-    uint64_t window_bytes;          /* BODY: bytes in the window */
+    struct buf head;           /* serialized response head */
+    const struct route *route; /* matched route, or NULL */
+    int early_status;          /* answer without calling a handler */
+    bool send_continue;        /* client expects 100 Continue */
+    bool close_after;          /* close once the response is sent */
+    bool peer_eof;             /* the client closed its sending side */
+    bool draining;             /* server shutting down */
+    int writes_pending;        /* writes handed to ops->write */
+    uint64_t requests;         /* answered on this connection */
+    uint64_t since_ms;         /* when the current state began */
+    uint64_t window_start_ms;  /* BODY: rate window start */
+    uint64_t window_bytes;     /* BODY: bytes in the window */
 };
 
 /* Caller storage. Starts in IDLE; the owner then starts reading. */

@@ -87,8 +87,9 @@ static int on_header_value_complete(llhttp_t *l)
     } else if (util_ieq(h->name, h->name_len, "transfer-encoding")) {
         p->te_count++;
         if (!util_ieq(h->value, h->value_len, "chunked"))
-            return fail(p, 501, "only Transfer-Encoding: chunked is "
-                                "supported");
+            return fail(p, 501,
+                        "only Transfer-Encoding: chunked is "
+                        "supported");
         p->chunked = true;
     }
     return 0;
@@ -194,8 +195,8 @@ void http_parse_start(struct http_parse *p, struct http_request *req)
     p->status = 0;
     p->reason = NULL;
     p->body_max = 0;
-    req->headers = arena_alloc(req->arena,
-                               p->max_headers * sizeof(struct http_header));
+    req->headers =
+        arena_alloc(req->arena, p->max_headers * sizeof(struct http_header));
     req->header_count = 0;
     req->target = req->path = req->query = "";
 }

@@ -50,8 +50,8 @@ struct http_parse {
     size_t max_headers;       /* capacity of req->headers */
     http_parse_head_cb on_head;
     void *ctx;
-    uint64_t body_max;           /* from on_head */
-    const char *field_at;        /* the header name being read */
+    uint64_t body_max;    /* from on_head */
+    const char *field_at; /* the header name being read */
     size_t field_len;
     const char *value_at; /* its value, if llhttp reported one */
     size_t value_len;

@@ -35,8 +35,8 @@ void log_set_level(enum log_level level)
 
 int log_enabled(enum log_level level)
 {
-    return (int)level >= atomic_load_explicit(&current_level,
-                                              memory_order_relaxed);
+    return (int)level >=
+           atomic_load_explicit(&current_level, memory_order_relaxed);
 }
 
 void log_event(enum log_level level, const char *event, const char *fmt, ...)

@@ -65,8 +65,8 @@ static void command_help(const struct command *cmd)
 }
 
 /* Loads the layered configuration. 0, 1 = error (reported), 2 = --help. */
-static int load_config(struct config *c, const struct command *cmd,
-                       int argc, char **argv)
+static int load_config(struct config *c, const struct command *cmd, int argc,
+                       char **argv)
 {
     char err[1024];
     const char *file = getenv("TIPD_CONFIG");

@@ -62,8 +62,8 @@ static uint64_t get(_Atomic uint64_t *p)
     return atomic_load_explicit(p, memory_order_relaxed);
 }
 
-void metrics_observe(struct metrics *m, const struct route *route,
-                     int status, uint64_t duration_ms)
+void metrics_observe(struct metrics *m, const struct route *route, int status,
+                     uint64_t duration_ms)
 {
     size_t r = route ? (size_t)(route - m->router->routes) + 1 : 0;
     inc(&m->requests[r * STATUS_SLOTS + status_slot(status)], 1);
@@ -101,10 +101,11 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
                                  route_label(router, r), statuses[s],
                                  (unsigned long long)sum);
             else
-                rc |= buf_printf(out,
-                                 "tipd_http_requests_total{route=\"%s\","
-                                 "status=\"other\"} %llu\n",
-                                 route_label(router, r), (unsigned long long)sum);
+                rc |=
+                    buf_printf(out,
+                               "tipd_http_requests_total{route=\"%s\","
+                               "status=\"other\"} %llu\n",
+                               route_label(router, r), (unsigned long long)sum);
         }
     }
 
@@ -124,7 +125,8 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
                 rc |= buf_printf(out,
                                  "tipd_http_request_duration_seconds_bucket{"
                                  "route=\"%s\",le=\"%g\"} %llu\n",
-                                 route_label(router, r), (double)bounds_ms[b] / 1000,
+                                 route_label(router, r),
+                                 (double)bounds_ms[b] / 1000,
                                  (unsigned long long)cumulative);
             else
                 rc |= buf_printf(out,
@@ -133,13 +135,14 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
                                  route_label(router, r),
                                  (unsigned long long)cumulative);
         }
-        rc |= buf_printf(out,
-                         "tipd_http_request_duration_seconds_sum{route="
-                         "\"%s\"} %g\n"
-                         "tipd_http_request_duration_seconds_count{route="
-                         "\"%s\"} %llu\n",
-                         route_label(router, r), (double)sum_ms / 1000,
-                         route_label(router, r), (unsigned long long)cumulative);
+        rc |=
+            buf_printf(out,
+                       "tipd_http_request_duration_seconds_sum{route="
+                       "\"%s\"} %g\n"
+                       "tipd_http_request_duration_seconds_count{route="
+                       "\"%s\"} %llu\n",
+                       route_label(router, r), (double)sum_ms / 1000,
+                       route_label(router, r), (unsigned long long)cumulative);
     }
 
     int64_t open = 0;
@@ -152,8 +155,7 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         refused += get(&all[w]->connections_refused);
         connects += get(&all[w]->db_connects);
         failures += get(&all[w]->db_failures);
-        ready +=
-            atomic_load_explicit(&all[w]->db_ready, memory_order_relaxed);
+        ready += atomic_load_explicit(&all[w]->db_ready, memory_order_relaxed);
     }
     rc |= buf_printf(
         out,

@@ -21,9 +21,9 @@
 #define METRICS_LATENCY_BUCKETS 12
 
 struct metrics {
-    const struct router *router;    /* borrowed: labels and indexes */
-    _Atomic uint64_t *requests; /* owned: [route + 1][status slot] */
-    _Atomic uint64_t *latency;  /* owned: [route + 1][bucket + 1] */
+    const struct router *router;      /* borrowed: labels and indexes */
+    _Atomic uint64_t *requests;       /* owned: [route + 1][status slot] */
+    _Atomic uint64_t *latency;        /* owned: [route + 1][bucket + 1] */
     _Atomic uint64_t *latency_sum_ms; /* owned: [route + 1] */
     _Atomic int64_t connections_open;
     _Atomic uint64_t connections_accepted;
@@ -37,8 +37,8 @@ void metrics_init(struct metrics *m, const struct router *router);
 void metrics_cleanup(struct metrics *m);
 
 /* route may be NULL (no route matched). */
-void metrics_observe(struct metrics *m, const struct route *route,
-                     int status, uint64_t duration_ms);
+void metrics_observe(struct metrics *m, const struct route *route, int status,
+                     uint64_t duration_ms);
 
 /* Writes the sum of all[0..n) (n >= 1, one router) to out. -1 if out
  * is too small. */

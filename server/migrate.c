@@ -61,8 +61,8 @@ static const char create_table[] =
     " applied_at timestamptz NOT NULL DEFAULT now())";
 
 /* Applies migration m unless recorded; *did is set when it ran. */
-static int apply_one(PGconn *pg, const struct migration *m, int *did,
-                     char *err, size_t errlen)
+static int apply_one(PGconn *pg, const struct migration *m, int *did, char *err,
+                     size_t errlen)
 {
     char what[160], sum[65], lock[96];
     snprintf(what, sizeof(what), "migration %04d_%s", m->version, m->name);
@@ -79,8 +79,8 @@ static int apply_one(PGconn *pg, const struct migration *m, int *did,
     snprintf(version, sizeof(version), "%d", m->version);
     const char *params[3] = {version, m->name, sum};
     PGresult *r = PQexecParams(
-        pg, "SELECT sha256 FROM schema_migrations WHERE version = $1", 1,
-        NULL, params, NULL, NULL, 0);
+        pg, "SELECT sha256 FROM schema_migrations WHERE version = $1", 1, NULL,
+        params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "%s: %s", what, PQerrorMessage(pg));
         PQclear(r);
@@ -131,8 +131,7 @@ fail:
     return -1;
 }
 
-int migrate_apply(const char *conninfo, int *applied, char *err,
-                  size_t errlen)
+int migrate_apply(const char *conninfo, int *applied, char *err, size_t errlen)
 {
     *applied = 0;
     PGconn *pg = connect_db(conninfo, err, errlen);

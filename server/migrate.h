@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 struct migration {
-    int version;     /* NNNN of the file name */
+    int version; /* NNNN of the file name */
     const char *name;
     const char *sql; /* whole file */
     size_t len;
@@ -28,8 +28,7 @@ extern const int migrations_count;
  * Connects with conninfo and applies every missing migration. Returns 0,
  * or -1 after writing what failed (and what to fix) into err.
  */
-int migrate_apply(const char *conninfo, int *applied, char *err,
-                  size_t errlen);
+int migrate_apply(const char *conninfo, int *applied, char *err, size_t errlen);
 
 /* 0 if the database has exactly this binary's migrations; -1 with err. */
 int migrate_check(const char *conninfo, char *err, size_t errlen);

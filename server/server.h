@@ -24,15 +24,15 @@
 struct worker;
 
 struct server {
-    const struct config *config;  /* borrowed */
-    const struct router *router;  /* borrowed */
-    struct http_limits limits;    /* derived from config */
-    struct db_options db;         /* derived from config */
-    struct worker *workers;       /* owned: worker_count of them */
+    const struct config *config; /* borrowed */
+    const struct router *router; /* borrowed */
+    struct http_limits limits;   /* derived from config */
+    struct db_options db;        /* derived from config */
+    struct worker *workers;      /* owned: worker_count of them */
     size_t worker_count;
-    struct metrics **metrics;     /* owned array; each worker's metrics */
-    _Atomic size_t connections;   /* open client connections */
-    atomic_bool stopping;         /* SIGTERM/SIGINT received */
+    struct metrics **metrics;   /* owned array; each worker's metrics */
+    _Atomic size_t connections; /* open client connections */
+    atomic_bool stopping;       /* SIGTERM/SIGINT received */
 };
 
 /*

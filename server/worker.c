@@ -297,8 +297,7 @@ static void run(void *arg)
 {
     struct worker *w = arg;
     uv_timer_start(&w->sweep, on_sweep, WORKER_SWEEP_MS, WORKER_SWEEP_MS);
-    db_session_start(&w->db, &w->loop, &w->server->db, &w->metrics,
-                     w->index);
+    db_session_start(&w->db, &w->loop, &w->server->db, &w->metrics, w->index);
     /* A stop may have been signalled before the loop ran. */
     on_wakeup(&w->wakeup);
     uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -319,7 +318,6 @@ void worker_join(struct worker *w)
     uv_thread_join(&w->thread);
     int rc = uv_loop_close(&w->loop);
     if (rc != 0)
-        log_warn("loop_close", "worker=%d error=%s", w->index,
-                 uv_err_name(rc));
+        log_warn("loop_close", "worker=%d error=%s", w->index, uv_err_name(rc));
     metrics_cleanup(&w->metrics);
 }

@@ -34,16 +34,16 @@ struct worker {
     struct server *server; /* borrowed */
     uv_loop_t loop;
     uv_tcp_t listener;
-    uv_async_t wakeup;      /* the main thread asks us to stop */
-    uv_timer_t sweep;       /* connection deadlines */
+    uv_async_t wakeup; /* the main thread asks us to stop */
+    uv_timer_t sweep;  /* connection deadlines */
     uv_thread_t thread;
     struct metrics metrics; /* written by this thread only */
     struct db_session db;
     struct client *clients; /* owned list of open connections */
     bool stopping;
-    bool finishing;          /* closing the loop's own handles */
+    bool finishing; /* closing the loop's own handles */
     uint64_t stop_deadline_ms;
-    char read_buf[65536];    /* every read lands here, then is copied */
+    char read_buf[65536]; /* every read lands here, then is copied */
 };
 
 /*

@@ -61,8 +61,7 @@ static int parse_one(const char *data, size_t len,
 }
 
 int http_client_parse(const char *data, size_t len,
-                      struct http_client_response *out, int max,
-                      size_t *rest)
+                      struct http_client_response *out, int max, size_t *rest)
 {
     int n = 0;
     size_t pos = 0;

@@ -30,8 +30,7 @@ struct http_client_response {
  * set to the bytes left over that do not form a complete response.
  */
 int http_client_parse(const char *data, size_t len,
-                      struct http_client_response *out, int max,
-                      size_t *rest);
+                      struct http_client_response *out, int max, size_t *rest);
 
 /*
  * Copies the value of header name (case-insensitive) into value

@@ -43,7 +43,7 @@ void test_failf(const char *file, int line, const char *fmt, ...)
     do {                                                                       \
         const char *a_ = (a), *b_ = (b);                                       \
         if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {                 \
-            test_failf(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a,  \
+            test_failf(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a,   \
                        #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");            \
             return;                                                            \
         }                                                                      \

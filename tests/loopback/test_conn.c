@@ -157,14 +157,15 @@ void test_conn_limits_exact_statuses(void)
     bool closed;
 
     /* Request line over 256 bytes: 414. */
-    int n = snprintf(req, sizeof(req), "GET /%0300d HTTP/1.1\r\nHost: a\r\n\r\n",
-                     0);
+    int n = snprintf(req, sizeof(req),
+                     "GET /%0300d HTTP/1.1\r\nHost: a\r\n\r\n", 0);
     CHECK_INT(one_status(req, (size_t)n, &closed), 414);
     CHECK(closed);
 
     /* A header line over 256 bytes: 431. */
-    n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nX: %0300d\r\n"
-                                   "\r\n",
+    n = snprintf(req, sizeof(req),
+                 "GET / HTTP/1.1\r\nHost: a\r\nX: %0300d\r\n"
+                 "\r\n",
                  0);
     CHECK_INT(one_status(req, (size_t)n, &closed), 431);
     CHECK(closed);
@@ -245,10 +246,9 @@ static const struct vector vectors[] = {
      "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\x0b"
      "chunked\r\n\r\n0\r\n\r\n",
      0},
-    {"obs-fold",
-     "GET /count HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 0},
-    {"bare CR in value",
-     "GET /count HTTP/1.1\r\nHost: a\r\nX: a\rb: c\r\n\r\n", 0},
+    {"obs-fold", "GET /count HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 0},
+    {"bare CR in value", "GET /count HTTP/1.1\r\nHost: a\r\nX: a\rb: c\r\n\r\n",
+     0},
     {"empty header name", "GET /count HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", 0},
     {"two Host", "GET /count HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 0},
     {"no Host", "GET /count HTTP/1.1\r\n\r\n", 0},
@@ -256,8 +256,7 @@ static const struct vector vectors[] = {
     {"HTTP/1.0 with TE",
      "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0},
     {"bare LF", "GET /count HTTP/1.1\nHost: a\n\n", 0},
-    {"NUL in header", "GET /count HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n",
-     39},
+    {"NUL in header", "GET /count HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 39},
     {"CTL in header", "GET /count HTTP/1.1\r\nHost: a\r\nX: a\x1b\r\n\r\n", 0},
     {"chunk-size overflow",
      "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -297,8 +296,7 @@ void test_conn_smuggling_vectors(void)
         fake_feeds(&f, CANARY);
         int n = responses(&f, r);
         int s = n > 0 ? r[0].status : 0;
-        bool allowed =
-            s == 400 || s == 413 || s == 414 || s == 431 || s == 501;
+        bool allowed = s == 400 || s == 413 || s == 414 || s == 431 || s == 501;
         if (n != 1 || !allowed || !f.shut || f.handled != 0 ||
             strstr(r[0].body, "{\"error\":") != r[0].body)
             test_failf(__FILE__, __LINE__,
@@ -366,8 +364,8 @@ void test_conn_split_at_every_offset(void)
                 memcmp(split.data, whole.data, whole.len) != 0 ||
                 f.handled != handled) {
                 test_failf(__FILE__, __LINE__,
-                           "case %zu split at %zu differs:\n%s\n---\n%s", c,
-                           k, whole.data, split.data);
+                           "case %zu split at %zu differs:\n%s\n---\n%s", c, k,
+                           whole.data, split.data);
                 fake_cleanup(&f);
                 goto done;
             }

@@ -77,8 +77,7 @@ void test_config_layers_and_errors(void)
     CHECK_INT(config_set(&c, "no_such_key", "1", "--set", err, sizeof(err)),
               -1);
     CHECK(strstr(err, "unknown key 'no_such_key'") != NULL);
-    CHECK_INT(config_set(&c, "header_timeout_ms", "10s", "x", err,
-                         sizeof(err)),
+    CHECK_INT(config_set(&c, "header_timeout_ms", "10s", "x", err, sizeof(err)),
               -1);
     CHECK(strstr(err, "header_timeout_ms: must be a whole number") != NULL);
     CHECK_INT(config_set(&c, "log_level", "loud", "x", err, sizeof(err)), -1);
@@ -122,11 +121,9 @@ void test_config_example_names_every_key(void)
     text[n] = '\0';
     for (size_t i = 0; i < config_key_count(); i++) {
         char needle[128];
-        snprintf(needle, sizeof(needle), "\n%s =",
-                 config_key_name(i));
+        snprintf(needle, sizeof(needle), "\n%s =", config_key_name(i));
         char commented[128];
-        snprintf(commented, sizeof(commented), "\n# %s =",
-                 config_key_name(i));
+        snprintf(commented, sizeof(commented), "\n# %s =", config_key_name(i));
         if (strstr(text, needle) == NULL && strstr(text, commented) == NULL)
             test_failf(__FILE__, __LINE__,
                        "deploy/tipd.conf.example does not mention %s",

@@ -49,24 +49,24 @@ void test_headscan_accepts_valid_heads(void)
 void test_headscan_rejects_smuggling_shapes(void)
 {
     static const char *const bad[] = {
-        "GET / HTTP/1.1\nHost: a\r\n\r\n",              /* bare LF */
-        "GET / HTTP/1.1\r\nHost: a\n\n",                /* bare LF */
-        "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",            /* bare CR */
-        "GET / HTTP/1.1\r\nHost: a\r\n b\r\n\r\n",      /* obs-fold */
-        "GET / HTTP/1.1\r\nHost: a\r\n\tb\r\n\r\n",     /* obs-fold */
-        "GET / HTTP/1.1\r\n: a\r\n\r\n",                /* empty name */
-        "GET / HTTP/1.1\r\nHost : a\r\n\r\n",           /* space before : */
-        "GET / HTTP/1.1\r\nX: a\x01\r\n\r\n",           /* CTL in value */
-        "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",           /* DEL in value */
-        "GET /\r\nHost: a\r\n\r\n",                     /* HTTP/0.9 */
-        "GET / HTTP/0.9\r\nHost: a\r\n\r\n",            /* HTTP/0.9 */
-        "GET / HTTP/2.0\r\nHost: a\r\n\r\n",            /* version */
-        "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",           /* double SP */
-        "GET / HTTP/1.1 \r\nHost: a\r\n\r\n",           /* trailing SP */
-        "get / HTTP/1.1\r\nHost: a\r\n\r\n",            /* lower case */
-        "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",        /* empty line */
-        "GET /a\x80 HTTP/1.1\r\nHost: a\r\n\r\n",       /* non-ASCII URL */
-        "GET / HTTP/1.1\r\nHo\x00st: a\r\n\r\n",        /* NUL: cut here */
+        "GET / HTTP/1.1\nHost: a\r\n\r\n",          /* bare LF */
+        "GET / HTTP/1.1\r\nHost: a\n\n",            /* bare LF */
+        "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",        /* bare CR */
+        "GET / HTTP/1.1\r\nHost: a\r\n b\r\n\r\n",  /* obs-fold */
+        "GET / HTTP/1.1\r\nHost: a\r\n\tb\r\n\r\n", /* obs-fold */
+        "GET / HTTP/1.1\r\n: a\r\n\r\n",            /* empty name */
+        "GET / HTTP/1.1\r\nHost : a\r\n\r\n",       /* space before : */
+        "GET / HTTP/1.1\r\nX: a\x01\r\n\r\n",       /* CTL in value */
+        "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",       /* DEL in value */
+        "GET /\r\nHost: a\r\n\r\n",                 /* HTTP/0.9 */
+        "GET / HTTP/0.9\r\nHost: a\r\n\r\n",        /* HTTP/0.9 */
+        "GET / HTTP/2.0\r\nHost: a\r\n\r\n",        /* version */
+        "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",       /* double SP */
+        "GET / HTTP/1.1 \r\nHost: a\r\n\r\n",       /* trailing SP */
+        "get / HTTP/1.1\r\nHost: a\r\n\r\n",        /* lower case */
+        "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",    /* empty line */
+        "GET /a\x80 HTTP/1.1\r\nHost: a\r\n\r\n",   /* non-ASCII URL */
+        "GET / HTTP/1.1\r\nHo\x00st: a\r\n\r\n",    /* NUL: cut here */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct headscan s;
@@ -76,8 +76,8 @@ void test_headscan_rejects_smuggling_shapes(void)
         headscan_init(&s, &limits);
         enum headscan_result r = headscan_run(&s, bad[i], len);
         if (r != HEADSCAN_ERROR || s.status != 400)
-            test_failf(__FILE__, __LINE__, "vector %zu: result %d status %d",
-                       i, (int)r, s.status);
+            test_failf(__FILE__, __LINE__, "vector %zu: result %d status %d", i,
+                       (int)r, s.status);
     }
 }
 
@@ -104,9 +104,9 @@ void test_headscan_limits(void)
                    &s),
               HEADSCAN_ERROR);
     CHECK_INT(s.status, 431);
-    CHECK_INT(scan("GET / HTTP/1.1\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\n\r\n",
-                   &s),
-              HEADSCAN_DONE);
+    CHECK_INT(
+        scan("GET / HTTP/1.1\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\n\r\n", &s),
+        HEADSCAN_DONE);
 
     /* Whole head over 256 bytes with every line within limits: 431. */
     char big[400] = "GET / HTTP/1.1\r\n";
