@@ -67,7 +67,9 @@
     U(shutdown_timeout_ms, 4000, 0, 600000,                                    \
       "on SIGTERM, time given to in-flight requests before connections "       \
       "are closed")                                                            \
-    S(database, "", "libpq connection string of the tipd database")            \
+    S(database, "",                                                            \
+      "libpq connection string of the tipd database; give a socket "           \
+      "directory or hostaddr=, since a host name is resolved blocking")        \
     U(db_connect_timeout_ms, 5000, 100, 600000,                                \
       "a database connection attempt that takes longer is abandoned")          \
     U(db_probe_interval_ms, 1000, 50, 600000,                                  \

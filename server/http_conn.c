@@ -122,6 +122,9 @@ static void send_response(struct http_conn *c, uint64_t now)
                res->headers.len);
     if (c->close_after)
         buf_appends(&c->head, "Connection: close\r\n");
+    else if (c->req.version_minor == 0)
+        /* An HTTP/1.0 client assumes close unless told otherwise. */
+        buf_appends(&c->head, "Connection: keep-alive\r\n");
     if (buf_appends(&c->head, "\r\n") != 0) {
         /* Only handler-added headers can overflow; answer plainly. */
         buf_reset(&res->headers);

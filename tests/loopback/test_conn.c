@@ -60,6 +60,16 @@ void test_conn_keepalive_and_pipelining(void)
     CHECK(f.shut);
     fake_cleanup(&f);
 
+    /* HTTP/1.0 asking for keep-alive is told it got it. */
+    fake_init(&f);
+    fake_start(&f);
+    fake_feeds(&f, "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CHECK_INT(responses(&f, r), 1);
+    CHECK(http_client_header(&r[0], "Connection", v, sizeof(v)));
+    CHECK_STR(v, "keep-alive");
+    CHECK(!f.shut);
+    fake_cleanup(&f);
+
     /* 405 names the problem; a body on an unknown route closes. */
     fake_init(&f);
     fake_start(&f);
