@@ -76,6 +76,9 @@
       "how often each worker checks its database session (readiness)")         \
     U(db_probe_timeout_ms, 2000, 50, 600000,                                   \
       "a probe unanswered this long marks the database unreachable")           \
+    U(db_job_timeout_ms, 5000, 50, 600000,                                     \
+      "a database job (one batch of statements) unanswered this long drops "   \
+      "the connection; its requests get 503")                                  \
     U(db_reconnect_max_ms, 2000, 10, 600000,                                   \
       "longest wait between reconnection attempts (backoff doubles up to "     \
       "this)")                                                                 \

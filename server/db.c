@@ -6,9 +6,14 @@
  * number, so the poll handle is closed before every PQconnectPoll and a new
  * one made after. And a poll callback with status < 0 stops the handle but
  * is not itself the error: we call into libpq and let it say what happened.
+ *
+ * The connection stays in pipeline mode from connect to close. A job's
+ * results are read until its PGRES_PIPELINE_SYNC; PQgetResult's NULL
+ * between two statements' results is only a separator there.
  */
 #include "db.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -30,11 +35,11 @@ static void set_ready(struct db_session *s, bool ready)
                               memory_order_relaxed);
 }
 
-/* Readiness survives only the IDLE <-> PROBING cycle. */
+/* Readiness survives only the IDLE <-> BUSY cycle. */
 static void set_state(struct db_session *s, enum db_state next)
 {
     s->state = next;
-    if (next != DB_IDLE && next != DB_PROBING)
+    if (next != DB_IDLE && next != DB_BUSY)
         set_ready(s, false);
 }
 
@@ -83,10 +88,19 @@ static void arm(struct db_session *s, uint64_t ms)
     uv_timer_start(&s->timer, on_timer, ms, 0);
 }
 
+/* Ends the job in flight, if any, with status. */
+static void finish_job(struct db_session *s, int status)
+{
+    struct db_job *job = s->job;
+    s->job = NULL;
+    if (job != NULL && job->done != NULL)
+        job->done(job, status);
+}
+
 /* Drops the connection and schedules the next attempt. */
 static void lose(struct db_session *s, const char *why)
 {
-    bool was_up = s->state == DB_IDLE || s->state == DB_PROBING;
+    bool was_up = s->state == DB_IDLE || s->state == DB_BUSY;
     if (s->metrics != NULL)
         atomic_fetch_add_explicit(&s->metrics->db_failures, 1,
                                   memory_order_relaxed);
@@ -106,23 +120,47 @@ static void lose(struct db_session *s, const char *why)
     s->backoff_ms *= 2;
     if (s->backoff_ms > s->opt->reconnect_max_ms)
         s->backoff_ms = s->opt->reconnect_max_ms;
+    finish_job(s, -ECONNRESET);
 }
 
-static void send_probe(struct db_session *s)
+/* The probe: a job of the session's own. */
+static int probe_send(struct db_job *job, PGconn *pg)
 {
-    if (PQsendQuery(s->pg, "SELECT 1") != 1) {
-        lose(s, "probe not sent");
-        return;
+    return PQsendQueryParams(pg, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0) == 1
+               ? 0
+               : -1;
+}
+
+static struct db_job probe_job = {probe_send, NULL, NULL};
+
+static void become_idle(struct db_session *s)
+{
+    set_state(s, DB_IDLE);
+    arm(s, s->opt->probe_interval_ms);
+    if (s->on_idle != NULL)
+        s->on_idle(s, s->on_idle_data);
+}
+
+/* Sends job with its sync; the session must be IDLE. */
+static int run_job(struct db_session *s, struct db_job *job)
+{
+    s->job = job;
+    s->probe_failed = false;
+    set_state(s, DB_BUSY);
+    if (job->send(job, s->pg) != 0 || PQpipelineSync(s->pg) != 1) {
+        lose(s, "statement not sent");
+        return 0; /* accepted: done() has run with the failure */
     }
     int flushed = PQflush(s->pg);
     if (flushed < 0) {
-        lose(s, "probe not sent");
-        return;
+        lose(s, "write failed");
+        return 0;
     }
-    set_state(s, DB_PROBING);
     poll_close(s);
     poll_open(s, UV_READABLE | (flushed == 1 ? UV_WRITABLE : 0));
-    arm(s, s->opt->probe_timeout_ms);
+    arm(s,
+        job == &probe_job ? s->opt->probe_timeout_ms : s->opt->job_timeout_ms);
+    return 0;
 }
 
 static void start_connect(struct db_session *s)
@@ -147,12 +185,17 @@ static void connect_step(struct db_session *s)
     PostgresPollingStatusType r = PQconnectPoll(s->pg);
     switch (r) {
     case PGRES_POLLING_OK:
+        if (PQenterPipelineMode(s->pg) != 1) {
+            lose(s, "pipeline mode refused");
+            return;
+        }
         if (s->metrics != NULL)
             atomic_fetch_add_explicit(&s->metrics->db_connects, 1,
                                       memory_order_relaxed);
         log_info("db_connected", "worker=%d", s->worker);
         s->backoff_ms = 50;
-        send_probe(s);
+        set_state(s, DB_IDLE);
+        run_job(s, &probe_job);
         return;
     case PGRES_POLLING_READING:
         if (poll_open(s, UV_READABLE) != 0)
@@ -168,8 +211,40 @@ static void connect_step(struct db_session *s)
     }
 }
 
-/* Input on an established connection: the probe's answer, or a loss. */
-static void read_input(struct db_session *s, int events)
+/* The job's results, up to its sync. */
+static void read_results(struct db_session *s)
+{
+    while (s->state == DB_BUSY && !PQisBusy(s->pg)) {
+        PGresult *res = PQgetResult(s->pg);
+        if (res == NULL)
+            continue; /* the separator between two statements */
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            struct db_job *job = s->job;
+            if (job == &probe_job && s->probe_failed) {
+                lose(s, "probe failed");
+                return;
+            }
+            set_ready(s, true);
+            s->job = NULL;
+            if (job->done != NULL)
+                job->done(job, 0);
+            if (s->state == DB_BUSY && s->job == NULL)
+                become_idle(s);
+            return;
+        }
+        if (s->job == &probe_job) {
+            if (st != PGRES_TUPLES_OK)
+                s->probe_failed = true;
+        } else if (s->job->result != NULL) {
+            s->job->result(s->job, res);
+        }
+        PQclear(res);
+    }
+}
+
+static void on_input(struct db_session *s, int events)
 {
     if ((events & UV_WRITABLE) != 0) {
         int flushed = PQflush(s->pg);
@@ -184,24 +259,9 @@ static void read_input(struct db_session *s, int events)
         lose(s, "connection lost");
         return;
     }
-    while (!PQisBusy(s->pg)) {
-        PGresult *res = PQgetResult(s->pg);
-        if (res == NULL) {
-            if (s->state == DB_PROBING) {
-                set_state(s, DB_IDLE);
-                arm(s, s->opt->probe_interval_ms);
-            }
-            return;
-        }
-        ExecStatusType st = PQresultStatus(res);
-        PQclear(res);
-        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-            lose(s, "probe failed");
-            return;
-        }
-        set_ready(s, true); /* IDLE follows with the NULL result */
-    }
-    if (PQstatus(s->pg) == CONNECTION_BAD)
+    if (s->state == DB_BUSY)
+        read_results(s);
+    if (s->pg != NULL && PQstatus(s->pg) == CONNECTION_BAD)
         lose(s, "connection lost");
 }
 
@@ -217,8 +277,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
         connect_step(s);
         return;
     case DB_IDLE:
-    case DB_PROBING:
-        read_input(s, events);
+    case DB_BUSY:
+        on_input(s, events);
         return;
     default:
         return;
@@ -236,10 +296,10 @@ static void on_timer(uv_timer_t *t)
         lose(s, "connect timed out");
         return;
     case DB_IDLE:
-        send_probe(s);
+        run_job(s, &probe_job);
         return;
-    case DB_PROBING:
-        lose(s, "probe timed out");
+    case DB_BUSY:
+        lose(s, s->job == &probe_job ? "probe timed out" : "job timed out");
         return;
     default:
         return;
@@ -256,7 +316,9 @@ void db_session_start(struct db_session *s, uv_loop_t *loop,
     s->worker = worker;
     s->pg = NULL;
     s->poll = NULL;
+    s->job = NULL;
     s->ready = false;
+    s->probe_failed = false;
     s->backoff_ms = 50;
     s->pending_closes = 0;
     s->on_closed = NULL;
@@ -266,9 +328,30 @@ void db_session_start(struct db_session *s, uv_loop_t *loop,
     start_connect(s);
 }
 
+bool db_session_can_submit(const struct db_session *s)
+{
+    return s->state == DB_IDLE && s->ready;
+}
+
+int db_session_submit(struct db_session *s, struct db_job *job)
+{
+    if (!db_session_can_submit(s))
+        return -1;
+    return run_job(s, job);
+}
+
+void db_session_on_idle(struct db_session *s,
+                        void (*cb)(struct db_session *s, void *data),
+                        void *data)
+{
+    s->on_idle = cb;
+    s->on_idle_data = data;
+}
+
 void db_session_stop(struct db_session *s, db_closed_cb cb)
 {
     s->on_closed = cb;
+    s->on_idle = NULL;
     poll_close(s);
     if (s->pg != NULL) {
         PQfinish(s->pg);
@@ -276,6 +359,7 @@ void db_session_stop(struct db_session *s, db_closed_cb cb)
     }
     uv_timer_stop(&s->timer);
     set_state(s, DB_CLOSING);
+    finish_job(s, -ECANCELED);
     s->pending_closes++;
     uv_close((uv_handle_t *)&s->timer, on_handle_closed);
 }

@@ -1,22 +1,24 @@
 /*
- * db: one worker's PostgreSQL session on its libuv loop, kept alive by
- * itself.
+ * db: one worker's PostgreSQL session on its libuv loop: it connects by
+ * itself, runs one job at a time in pipeline mode, and proves itself alive.
  *
- * The session connects without blocking (PQconnectStart/PQconnectPoll),
- * probes the server with a tiny query every probe interval, and on any
- * failure (refused, timed out, connection killed, server paused) drops the
- * connection and reconnects with a doubling backoff. /readyz reports a
- * worker ready only while its last probe was answered in time. Intake's
- * group commit (a later module) sends its batches on this session.
+ * A job is a short sequence of statements sent back to back and closed by
+ * one PQpipelineSync, so it costs one round trip and is all-or-nothing when
+ * it opens a transaction (an error aborts the rest until the sync). Intake's
+ * group commit is a job; so is the probe (`SELECT 1`) sent when the session
+ * has been idle for db_probe_interval_ms. On any failure (refused, timed
+ * out, connection killed, server paused) the session drops the connection,
+ * finishes the job in flight with a negative status (its outcome is then
+ * unknown), and reconnects with a doubling backoff. /readyz reports a
+ * worker ready only while its session is up and its last job or probe was
+ * answered in time.
  *
  * States (set_state() in db.c is the only writer):
  *
- *   WAITING --backoff timer--> CONNECTING --PQconnectPoll OK--> PROBING
- *      ^                           | failed / timed out          |   ^
- *      +---------------------------+------ lost, probe timeout --+   |
- *                                                  probe answered|   |
- *                                                                v   |
- *                                                   IDLE --interval--+
+ *   WAITING --backoff--> CONNECTING --connected--> BUSY (probe) --sync--> IDLE
+ *      ^                     | failed, timed out      ^  |                 |
+ *      +---------------------+------------------------|--+ lost, timeout   |
+ *                                                     +-- job or probe ----+
  *   any --db_session_stop--> CLOSING --handles closed--> CLOSED
  */
 #ifndef TIPD_DB_H
@@ -34,6 +36,7 @@ struct db_options {
     uint64_t connect_timeout_ms;
     uint64_t probe_interval_ms;
     uint64_t probe_timeout_ms;
+    uint64_t job_timeout_ms; /* a job unanswered this long drops the link */
     uint64_t reconnect_max_ms;
 };
 
@@ -41,7 +44,7 @@ struct db_options {
     X(WAITING, "waiting")                                                      \
     X(CONNECTING, "connecting")                                                \
     X(IDLE, "idle")                                                            \
-    X(PROBING, "probing")                                                      \
+    X(BUSY, "busy")                                                            \
     X(CLOSING, "closing")                                                      \
     X(CLOSED, "closed")
 
@@ -49,6 +52,24 @@ enum db_state {
 #define X(name, text) DB_##name,
     DB_STATE_MAP(X)
 #undef X
+};
+
+struct db_job;
+
+/* Sends the job's statements (PQsendQueryParams; pipeline mode is on).
+ * 0, or -1 if libpq refused one (the session is then reset). */
+typedef int (*db_job_send_cb)(struct db_job *job, PGconn *pg);
+/* One result of the job's statements, in order; borrowed for the call. */
+typedef void (*db_job_result_cb)(struct db_job *job, const PGresult *res);
+/* The job's end. 0: every result was delivered (a transaction committed
+ * only if its COMMIT result said so). Negative: the session failed first;
+ * whether a COMMIT sent took effect is unknown. */
+typedef void (*db_job_done_cb)(struct db_job *job, int status);
+
+struct db_job {
+    db_job_send_cb send;
+    db_job_result_cb result;
+    db_job_done_cb done;
 };
 
 struct db_poll;
@@ -62,19 +83,40 @@ struct db_session {
     int worker;                   /* for log lines */
     PGconn *pg;                   /* owned; NULL unless connecting/up */
     struct db_poll *poll;         /* owned; watches PQsocket(pg) */
-    uv_timer_t timer;             /* one deadline per state */
+    uv_timer_t timer;             /* the deadline of the current state */
     enum db_state state;
-    bool ready;          /* last probe answered in time */
+    bool ready;          /* up, and the last job answered in time */
+    struct db_job *job;  /* borrowed: in flight (BUSY), or NULL */
+    bool probe_failed;   /* the probe in flight got an error */
     uint64_t backoff_ms; /* next reconnect wait */
     int pending_closes;  /* handles still closing */
     db_closed_cb on_closed;
+    void (*on_idle)(struct db_session *s, void *data); /* may be NULL */
+    void *on_idle_data;
 };
 
 /* Caller storage; the session lives on loop. Starts connecting at once. */
 void db_session_start(struct db_session *s, uv_loop_t *loop,
                       const struct db_options *opt, struct metrics *metrics,
                       int worker);
-/* Closes the session; cb runs once every handle is closed. */
+
+/*
+ * Runs job next. Returns 0, or -1 if the session cannot take it now (not
+ * connected, or another job in flight): the job's callbacks are then never
+ * called. While accepted, job must stay valid until its done callback.
+ */
+int db_session_submit(struct db_session *s, struct db_job *job);
+
+/* Whether a job would be accepted now. */
+bool db_session_can_submit(const struct db_session *s);
+
+/* Called whenever the session becomes able to take a job. */
+void db_session_on_idle(struct db_session *s,
+                        void (*cb)(struct db_session *s, void *data),
+                        void *data);
+
+/* Closes the session; a job in flight ends with a negative status; cb runs
+ * once every handle is closed. */
 void db_session_stop(struct db_session *s, db_closed_cb cb);
 bool db_session_ready(const struct db_session *s);
 

@@ -87,6 +87,7 @@ static void derive(struct server *s, const struct config *c)
     s->db.probe_interval_ms = c->db_probe_interval_ms;
     s->db.probe_timeout_ms = c->db_probe_timeout_ms;
     s->db.reconnect_max_ms = c->db_reconnect_max_ms;
+    s->db.job_timeout_ms = c->db_job_timeout_ms;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
