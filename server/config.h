@@ -82,6 +82,15 @@
     U(db_reconnect_max_ms, 2000, 10, 600000,                                   \
       "longest wait between reconnection attempts (backoff doubles up to "     \
       "this)")                                                                 \
+    U(intake_batch_max, 256, 1, 10000,                                         \
+      "most reports in one group-commit transaction")                          \
+    U(intake_max_pending, 4096, 1, 1000000,                                    \
+      "reports waiting for a commit per worker; more are answered 503 "        \
+      "before their body is read")                                             \
+    U(intake_queue_timeout_ms, 3000, 10, 600000,                               \
+      "a report waiting this long for its batch is answered 503")              \
+    U(max_json_depth, 8, 2, 64,                                                \
+      "deepest nesting of arrays and objects in a JSON body; deeper is 400")   \
     S(receipt_key_file, "",                                                    \
       "file holding the receipt HMAC key (64 hex digits); or set "             \
       "TIPD_RECEIPT_KEY")                                                      \

@@ -88,13 +88,21 @@ static void arm(struct db_session *s, uint64_t ms)
     uv_timer_start(&s->timer, on_timer, ms, 0);
 }
 
-/* Ends the job in flight, if any, with status. */
-static void finish_job(struct db_session *s, int status)
+/* Ends the job in flight, if any, and every waiting job, with status. */
+static void finish_jobs(struct db_session *s, int status)
 {
     struct db_job *job = s->job;
     s->job = NULL;
     if (job != NULL && job->done != NULL)
         job->done(job, status);
+    while (s->queue != NULL) {
+        job = s->queue;
+        s->queue = job->next;
+        if (s->queue == NULL)
+            s->queue_tail = NULL;
+        if (job->done != NULL)
+            job->done(job, -ENOTCONN); /* never sent */
+    }
 }
 
 /* Drops the connection and schedules the next attempt. */
@@ -120,7 +128,7 @@ static void lose(struct db_session *s, const char *why)
     s->backoff_ms *= 2;
     if (s->backoff_ms > s->opt->reconnect_max_ms)
         s->backoff_ms = s->opt->reconnect_max_ms;
-    finish_job(s, -ECONNRESET);
+    finish_jobs(s, -ECONNRESET);
 }
 
 /* The probe: a job of the session's own. */
@@ -131,11 +139,22 @@ static int probe_send(struct db_job *job, PGconn *pg)
                : -1;
 }
 
-static struct db_job probe_job = {probe_send, NULL, NULL};
+static struct db_job probe_job = {probe_send, NULL, NULL, NULL};
 
-static void become_idle(struct db_session *s)
+static int run_job(struct db_session *s, struct db_job *job);
+
+/* Runs the next waiting job, or rests until the probe interval. */
+static void next_job(struct db_session *s)
 {
     set_state(s, DB_IDLE);
+    if (s->queue != NULL) {
+        struct db_job *job = s->queue;
+        s->queue = job->next;
+        if (s->queue == NULL)
+            s->queue_tail = NULL;
+        run_job(s, job);
+        return;
+    }
     arm(s, s->opt->probe_interval_ms);
     if (s->on_idle != NULL)
         s->on_idle(s, s->on_idle_data);
@@ -231,7 +250,7 @@ static void read_results(struct db_session *s)
             if (job->done != NULL)
                 job->done(job, 0);
             if (s->state == DB_BUSY && s->job == NULL)
-                become_idle(s);
+                next_job(s);
             return;
         }
         if (s->job == &probe_job) {
@@ -317,27 +336,38 @@ void db_session_start(struct db_session *s, uv_loop_t *loop,
     s->pg = NULL;
     s->poll = NULL;
     s->job = NULL;
+    s->queue = s->queue_tail = NULL;
     s->ready = false;
     s->probe_failed = false;
     s->backoff_ms = 50;
     s->pending_closes = 0;
     s->on_closed = NULL;
+    s->on_idle = NULL;
+    s->on_idle_data = NULL;
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
     set_state(s, DB_WAITING);
     start_connect(s);
 }
 
-bool db_session_can_submit(const struct db_session *s)
+bool db_session_idle(const struct db_session *s)
 {
-    return s->state == DB_IDLE && s->ready;
+    return s->state == DB_IDLE && s->ready && s->queue == NULL;
 }
 
 int db_session_submit(struct db_session *s, struct db_job *job)
 {
-    if (!db_session_can_submit(s))
+    if ((s->state != DB_IDLE && s->state != DB_BUSY) || !s->ready)
         return -1;
-    return run_job(s, job);
+    job->next = NULL;
+    if (s->state == DB_IDLE)
+        return run_job(s, job);
+    if (s->queue_tail != NULL)
+        s->queue_tail->next = job;
+    else
+        s->queue = job;
+    s->queue_tail = job;
+    return 0;
 }
 
 void db_session_on_idle(struct db_session *s,
@@ -359,7 +389,7 @@ void db_session_stop(struct db_session *s, db_closed_cb cb)
     }
     uv_timer_stop(&s->timer);
     set_state(s, DB_CLOSING);
-    finish_job(s, -ECANCELED);
+    finish_jobs(s, -ECANCELED);
     s->pending_closes++;
     uv_close((uv_handle_t *)&s->timer, on_handle_closed);
 }

@@ -70,6 +70,7 @@ struct db_job {
     db_job_send_cb send;
     db_job_result_cb result;
     db_job_done_cb done;
+    struct db_job *next; /* the session's queue link */
 };
 
 struct db_poll;
@@ -85,11 +86,13 @@ struct db_session {
     struct db_poll *poll;         /* owned; watches PQsocket(pg) */
     uv_timer_t timer;             /* the deadline of the current state */
     enum db_state state;
-    bool ready;          /* up, and the last job answered in time */
-    struct db_job *job;  /* borrowed: in flight (BUSY), or NULL */
-    bool probe_failed;   /* the probe in flight got an error */
-    uint64_t backoff_ms; /* next reconnect wait */
-    int pending_closes;  /* handles still closing */
+    bool ready;                /* up, and the last job answered in time */
+    struct db_job *job;        /* borrowed: in flight (BUSY), or NULL */
+    struct db_job *queue;      /* borrowed: waiting jobs, oldest first */
+    struct db_job *queue_tail; /* borrowed: the newest waiting job */
+    bool probe_failed;         /* the probe in flight got an error */
+    uint64_t backoff_ms;       /* next reconnect wait */
+    int pending_closes;        /* handles still closing */
     db_closed_cb on_closed;
     void (*on_idle)(struct db_session *s, void *data); /* may be NULL */
     void *on_idle_data;
@@ -101,16 +104,18 @@ void db_session_start(struct db_session *s, uv_loop_t *loop,
                       int worker);
 
 /*
- * Runs job next. Returns 0, or -1 if the session cannot take it now (not
- * connected, or another job in flight): the job's callbacks are then never
- * called. While accepted, job must stay valid until its done callback.
+ * Queues job behind those already waiting. Returns 0, or -1 if the session
+ * is not up: the job's callbacks are then never called. Once accepted, done
+ * is called exactly once (possibly before this returns, if the connection
+ * fails on sending), and job must stay valid until then.
  */
 int db_session_submit(struct db_session *s, struct db_job *job);
 
-/* Whether a job would be accepted now. */
-bool db_session_can_submit(const struct db_session *s);
+/* Whether the session is up with nothing in flight or waiting: the moment
+ * group commit sends its next batch. */
+bool db_session_idle(const struct db_session *s);
 
-/* Called whenever the session becomes able to take a job. */
+/* Called whenever the session becomes idle (see db_session_idle). */
 void db_session_on_idle(struct db_session *s,
                         void (*cb)(struct db_session *s, void *data),
                         void *data);

@@ -221,6 +221,22 @@ static int on_head(void *ctx, struct http_request *req, uint64_t content_length,
         *body_max = 0;
         return 0;
     }
+    if (c->route->admit != NULL) {
+        int status = c->route->admit(c->app);
+        if (status != 0) {
+            http_response_error(&c->res, status,
+                                status == 503 ? "too busy to take this now: "
+                                                "retry after the given "
+                                                "seconds"
+                                              : http_status_reason(status),
+                                NULL);
+            if (has_body)
+                return status;
+            c->early_status = status;
+            *body_max = 0;
+            return 0;
+        }
+    }
     uint64_t cap = c->route->body_max;
     if (cap > c->limits->body_max)
         cap = c->limits->body_max;

@@ -132,7 +132,7 @@ static int cmd_serve(struct config *c, int argc, char **argv)
         fprintf(stderr, "tipd serve: %s\n", err);
         return 1;
     }
-    return server_run(c, &router_main);
+    return server_run(c, &router_main, key);
 }
 
 static int cmd_migrate(struct config *c, int argc, char **argv)

@@ -42,6 +42,10 @@ void metrics_init(struct metrics *m, const struct router *router)
     atomic_init(&m->db_ready, 0);
     atomic_init(&m->db_connects, 0);
     atomic_init(&m->db_failures, 0);
+    atomic_init(&m->intake_pending, 0);
+    atomic_init(&m->intake_batches, 0);
+    atomic_init(&m->intake_stored, 0);
+    atomic_init(&m->intake_commit_ms, 0);
 }
 
 void metrics_cleanup(struct metrics *m)
@@ -145,8 +149,9 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
                        route_label(router, r), (unsigned long long)cumulative);
     }
 
-    int64_t open = 0;
+    int64_t open = 0, pending = 0;
     uint64_t accepted = 0, refused = 0, connects = 0, failures = 0;
+    uint64_t batches = 0, stored = 0, commit_ms = 0;
     int ready = 0;
     for (size_t w = 0; w < n; w++) {
         open += atomic_load_explicit(&all[w]->connections_open,
@@ -155,6 +160,11 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         refused += get(&all[w]->connections_refused);
         connects += get(&all[w]->db_connects);
         failures += get(&all[w]->db_failures);
+        pending +=
+            atomic_load_explicit(&all[w]->intake_pending, memory_order_relaxed);
+        batches += get(&all[w]->intake_batches);
+        stored += get(&all[w]->intake_stored);
+        commit_ms += get(&all[w]->intake_commit_ms);
         ready += atomic_load_explicit(&all[w]->db_ready, memory_order_relaxed);
     }
     rc |= buf_printf(
@@ -187,5 +197,21 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         (long long)open, (unsigned long long)accepted,
         (unsigned long long)refused, n, ready, (unsigned long long)connects,
         (unsigned long long)failures);
+    rc |= buf_printf(
+        out,
+        "# HELP tipd_intake_pending Reports waiting for their batch to "
+        "commit.\n"
+        "# TYPE tipd_intake_pending gauge\n"
+        "tipd_intake_pending %lld\n"
+        "# HELP tipd_intake_reports_stored_total Reports committed.\n"
+        "# TYPE tipd_intake_reports_stored_total counter\n"
+        "tipd_intake_reports_stored_total %llu\n"
+        "# HELP tipd_intake_batch_seconds Round trip of committed batches "
+        "(BEGIN to COMMIT answered).\n"
+        "# TYPE tipd_intake_batch_seconds summary\n"
+        "tipd_intake_batch_seconds_sum %g\n"
+        "tipd_intake_batch_seconds_count %llu\n",
+        (long long)pending, (unsigned long long)stored,
+        (double)commit_ms / 1000, (unsigned long long)batches);
     return rc ? -1 : 0;
 }

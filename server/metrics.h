@@ -31,6 +31,10 @@ struct metrics {
     _Atomic int db_ready;                 /* 1 when the probe answers */
     _Atomic uint64_t db_connects;         /* successful connections */
     _Atomic uint64_t db_failures;         /* failed attempts and losses */
+    _Atomic int64_t intake_pending;       /* reports waiting for a commit */
+    _Atomic uint64_t intake_batches;      /* committed batches */
+    _Atomic uint64_t intake_stored;       /* reports committed */
+    _Atomic uint64_t intake_commit_ms;    /* sum of batch round trips */
 };
 
 void metrics_init(struct metrics *m, const struct router *router);

@@ -26,12 +26,21 @@ typedef int (*route_handler)(void *app, struct http_conn *conn,
                              struct http_request *req,
                              struct http_response *res);
 
+/*
+ * Decides, before the body is read, whether the request can be taken now:
+ * 0, or a status (503 when the database is down or intake is full) that is
+ * answered at once, so an overloaded server never spends a read on a body
+ * it would refuse.
+ */
+typedef int (*route_admit)(void *app);
+
 struct route {
     enum http_method method;
     const char *pattern;
     route_handler handler;
     uint64_t body_max; /* bytes; 0 = no body; capped by max_body_bytes */
     const char *name;  /* metric label; stable */
+    route_admit admit; /* NULL: always admitted */
 };
 
 struct router {

@@ -3,14 +3,24 @@
  * declared here beside its handler; the connection refuses a larger body
  * (413) before reading it. Later modules add their routes here.
  */
+#include "intake.h"
 #include "ops.h"
 #include "router.h"
+#include "status.h"
 #include "util.h"
 
 static const struct route table[] = {
-    {HTTP_METHOD_GET, "/healthz", ops_healthz, 0, "healthz"},
-    {HTTP_METHOD_GET, "/readyz", ops_readyz, 0, "readyz"},
-    {HTTP_METHOD_GET, "/metrics", ops_metrics, 0, "metrics"},
+    {HTTP_METHOD_GET, "/healthz", ops_healthz, 0, "healthz", NULL},
+    {HTTP_METHOD_GET, "/readyz", ops_readyz, 0, "readyz", NULL},
+    {HTTP_METHOD_GET, "/metrics", ops_metrics, 0, "metrics", NULL},
+    /* A report: 20,000 characters of content at up to 3 bytes each, plus
+     * the other fields and JSON's escapes. */
+    {HTTP_METHOD_POST, "/api/v1/reports", intake_post_report, 131072, "reports",
+     intake_admit},
+    {HTTP_METHOD_POST, "/api/v1/status", status_post_lookup, 4096, "status",
+     NULL},
+    {HTTP_METHOD_POST, "/api/v1/status/messages", status_post_message, 65536,
+     "status_messages", NULL},
 };
 
 const struct router router_main = {table, ARRAY_SIZE(table)};

@@ -88,6 +88,9 @@ static void derive(struct server *s, const struct config *c)
     s->db.probe_timeout_ms = c->db_probe_timeout_ms;
     s->db.reconnect_max_ms = c->db_reconnect_max_ms;
     s->db.job_timeout_ms = c->db_job_timeout_ms;
+    s->batch.max_batch = c->intake_batch_max;
+    s->batch.max_pending = c->intake_max_pending;
+    s->batch.queue_timeout_ms = c->intake_queue_timeout_ms;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -134,13 +137,15 @@ static int bind_all(const struct config *c, int *fds, size_t n)
     return 0;
 }
 
-int server_run(const struct config *config, const struct router *router)
+int server_run(const struct config *config, const struct router *router,
+               const unsigned char receipt_key[32])
 {
     struct server s;
     memset(&s, 0, sizeof(s));
     s.config = config;
     s.router = router;
     derive(&s, config);
+    memcpy(s.receipt_key, receipt_key, sizeof(s.receipt_key));
     atomic_init(&s.connections, 0);
     atomic_init(&s.stopping, false);
     s.worker_count = config->workers ? config->workers : cpu_count();

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "batch.h"
 #include "db.h"
 #include "http_conn.h"
 #include "metrics.h"
@@ -24,11 +25,13 @@
 struct worker;
 
 struct server {
-    const struct config *config; /* borrowed */
-    const struct router *router; /* borrowed */
-    struct http_limits limits;   /* derived from config */
-    struct db_options db;        /* derived from config */
-    struct worker *workers;      /* owned: worker_count of them */
+    const struct config *config;   /* borrowed */
+    const struct router *router;   /* borrowed */
+    struct http_limits limits;     /* derived from config */
+    struct db_options db;          /* derived from config */
+    struct batch_options batch;    /* derived from config */
+    unsigned char receipt_key[32]; /* HMAC key of receipt codes */
+    struct worker *workers;        /* owned: worker_count of them */
     size_t worker_count;
     struct metrics **metrics;   /* owned array; each worker's metrics */
     _Atomic size_t connections; /* open client connections */
@@ -39,6 +42,7 @@ struct server {
  * Runs until SIGTERM or SIGINT, then drains and returns 0; or returns 1
  * after logging why the server could not start.
  */
-int server_run(const struct config *config, const struct router *router);
+int server_run(const struct config *config, const struct router *router,
+               const unsigned char receipt_key[32]);
 
 #endif

@@ -215,6 +215,7 @@ static void on_sweep(uv_timer_t *t)
     struct worker *w = t->data;
     uint64_t now = util_now_ms();
     bool force = w->stopping && now >= w->stop_deadline_ms;
+    batcher_expire(&w->batcher, now);
     for (struct client *cl = w->clients; cl != NULL; cl = cl->next) {
         if (uv_is_closing((uv_handle_t *)&cl->tcp))
             continue;
@@ -233,6 +234,7 @@ static void on_loop_handle_closed(uv_handle_t *h)
 static void on_db_closed(struct db_session *s)
 {
     struct worker *w = container_of(s, struct worker, db);
+    batcher_cleanup(&w->batcher);
     uv_close((uv_handle_t *)&w->sweep, on_loop_handle_closed);
     uv_close((uv_handle_t *)&w->wakeup, on_loop_handle_closed);
 }
@@ -298,6 +300,7 @@ static void run(void *arg)
     struct worker *w = arg;
     uv_timer_start(&w->sweep, on_sweep, WORKER_SWEEP_MS, WORKER_SWEEP_MS);
     db_session_start(&w->db, &w->loop, &w->server->db, &w->metrics, w->index);
+    batcher_init(&w->batcher, &w->db, &w->server->batch, &w->metrics);
     /* A stop may have been signalled before the loop ran. */
     on_wakeup(&w->wakeup);
     uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "batch.h"
 #include "db.h"
 #include "metrics.h"
 
@@ -39,6 +40,7 @@ struct worker {
     uv_thread_t thread;
     struct metrics metrics; /* written by this thread only */
     struct db_session db;
+    struct batcher batcher; /* group commit on db */
     struct client *clients; /* owned list of open connections */
     bool stopping;
     bool finishing; /* closing the loop's own handles */

@@ -74,9 +74,9 @@ static int h_count(void *app, struct http_conn *conn, struct http_request *req,
 }
 
 static const struct route table[] = {
-    {HTTP_METHOD_GET, "/healthz", h_healthz, 0, "healthz"},
-    {HTTP_METHOD_POST, "/echo", h_echo, 1024, "echo"},
-    {HTTP_METHOD_GET, "/count", h_count, 0, "count"},
+    {HTTP_METHOD_GET, "/healthz", h_healthz, 0, "healthz", NULL},
+    {HTTP_METHOD_POST, "/echo", h_echo, 1024, "echo", NULL},
+    {HTTP_METHOD_GET, "/count", h_count, 0, "count", NULL},
 };
 const struct router fake_router = {table, ARRAY_SIZE(table)};
 

@@ -150,10 +150,10 @@ static int handler(void *app, struct http_conn *conn, struct http_request *req,
 void test_router_matches_params(void)
 {
     static const struct route table[] = {
-        {HTTP_METHOD_GET, "/healthz", handler, 0, "healthz"},
-        {HTTP_METHOD_GET, "/api/v1/staff/cases/{id}", handler, 0, "case"},
+        {HTTP_METHOD_GET, "/healthz", handler, 0, "healthz", NULL},
+        {HTTP_METHOD_GET, "/api/v1/staff/cases/{id}", handler, 0, "case", NULL},
         {HTTP_METHOD_POST, "/api/v1/staff/cases/{id}/disposition", handler,
-         4096, "disposition"},
+         4096, "disposition", NULL},
     };
     const struct router r = {table, 3};
     struct arena a;

@@ -1,0 +1,173 @@
+/*
+ * status: each request is one database job on the worker's session; the
+ * job's memory lives in the request's arena and the answer is rendered in
+ * the job's done callback.
+ */
+#include "status.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "db.h"
+#include "http_conn.h"
+#include "receipt.h"
+#include "server.h"
+#include "utf8.h"
+#include "util.h"
+#include "worker.h"
+
+#define MESSAGE_MAX 5000 /* characters, as the schema allows */
+
+struct lookup {
+    struct db_job job;
+    struct http_conn *conn; /* borrowed: waits in HANDLING for us */
+    char hash_hex[2 + 64 + 1];
+    const char *message; /* status_post_message only */
+    bool found;
+    struct buf *answer; /* the response body, filled from the row */
+};
+
+static const char lookup_sql[] =
+    "SELECT json_build_object('state', 'received', 'received_at',"
+    " r.received_at, 'messages', coalesce((SELECT json_agg(json_build_object("
+    "'from', m.author, 'body', m.body, 'at', m.created_at) ORDER BY m.id)"
+    " FROM report_messages m WHERE m.report_id = r.id), '[]'::json))"
+    " FROM reports r WHERE r.receipt_hash = $1::bytea";
+
+static const char message_sql[] =
+    "INSERT INTO report_messages (report_id, author, body)"
+    " SELECT id, 'reporter', $2 FROM reports WHERE receipt_hash = $1::bytea"
+    " RETURNING id";
+
+static int send_lookup(struct db_job *job, PGconn *pg)
+{
+    struct lookup *l = container_of(job, struct lookup, job);
+    const char *params[2] = {l->hash_hex, l->message};
+    const char *sql = l->message != NULL ? message_sql : lookup_sql;
+    return PQsendQueryParams(pg, sql, l->message ? 2 : 1, NULL, params, NULL,
+                             NULL, 0) == 1
+               ? 0
+               : -1;
+}
+
+static void on_row(struct db_job *job, const PGresult *res)
+{
+    struct lookup *l = container_of(job, struct lookup, job);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return;
+    l->found = true;
+    if (l->message == NULL)
+        buf_appends(l->answer, PQgetvalue(res, 0, 0));
+}
+
+static void on_done(struct db_job *job, int status)
+{
+    struct lookup *l = container_of(job, struct lookup, job);
+    struct http_response *res = &l->conn->res;
+    if (status != 0) {
+        buf_reset(&res->body);
+        http_response_error(res, 503,
+                            "the database is not reachable: retry after the "
+                            "given seconds",
+                            NULL);
+    } else if (!l->found) {
+        buf_reset(&res->body);
+        http_response_error(res, 404, "no report has this receipt code",
+                            "receipt");
+    } else if (l->message != NULL) {
+        res->status = 201;
+        res->content_type = "application/json";
+        buf_appends(&res->body, "{\"status\":\"added\"}\n");
+    } else {
+        res->status = 200;
+        res->content_type = "application/json";
+        buf_appends(&res->body, "\n");
+    }
+    http_conn_respond(l->conn, util_now_ms());
+}
+
+/* Reads {"receipt": ..., "message": ...} and starts the job. */
+static int start(struct worker *w, struct http_conn *conn,
+                 struct http_request *req, struct http_response *res,
+                 bool with_message)
+{
+    const struct http_header *ct = http_request_header(req, "content-type");
+    if (ct == NULL ||
+        !util_ieq(ct->value, strcspn(ct->value, "; "), "application/json"))
+        return http_response_error(res, 415, "send application/json", NULL);
+    cJSON *root = cJSON_ParseWithLength(req->body.data ? req->body.data : "",
+                                        req->body.len);
+    if (root == NULL || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return http_response_error(res, 400, "the body is not a JSON object",
+                                   NULL);
+    }
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "receipt");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
+    struct lookup *l = arena_alloc(req->arena, sizeof(*l));
+    memset(l, 0, sizeof(*l));
+    l->conn = conn;
+    l->answer = &res->body;
+    int rc = 0;
+    if (!cJSON_IsString(r)) {
+        rc = http_response_error(res, 422, "the receipt code is required",
+                                 "receipt");
+        goto done;
+    }
+    if (with_message) {
+        size_t n = cJSON_IsString(m) ? strlen(m->valuestring) : 0;
+        if (n == 0 || !utf8_valid(m->valuestring, n) ||
+            utf8_has_controls(m->valuestring, n, true) ||
+            utf8_count(m->valuestring, n) > MESSAGE_MAX) {
+            rc = http_response_error(res, 422,
+                                     "a message of 1 to 5000 characters of "
+                                     "text is required",
+                                     "message");
+            goto done;
+        }
+        l->message = arena_strndup(req->arena, m->valuestring, n);
+    }
+
+    /* A malformed code takes the same path as an unknown one: it is hashed
+     * as typed and looked up. */
+    char canonical[RECEIPT_CHARS + 1];
+    if (receipt_normalize(r->valuestring, strlen(r->valuestring), canonical) !=
+        0) {
+        memset(canonical, '-', RECEIPT_CHARS);
+        canonical[RECEIPT_CHARS] = '\0';
+    }
+    unsigned char hash[32];
+    receipt_hash(w->server->receipt_key, canonical, hash);
+    static const char hex[] = "0123456789abcdef";
+    memcpy(l->hash_hex, "\\x", 2);
+    for (int i = 0; i < 32; i++) {
+        l->hash_hex[2 + 2 * i] = hex[hash[i] >> 4];
+        l->hash_hex[3 + 2 * i] = hex[hash[i] & 15];
+    }
+    l->hash_hex[66] = '\0';
+    l->job.send = send_lookup;
+    l->job.result = on_row;
+    l->job.done = on_done;
+    if (db_session_submit(&w->db, &l->job) != 0)
+        rc = http_response_error(res, 503,
+                                 "the database is not reachable: retry "
+                                 "after the given seconds",
+                                 NULL);
+    else
+        rc = HTTP_ASYNC;
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int status_post_lookup(void *app, struct http_conn *conn,
+                       struct http_request *req, struct http_response *res)
+{
+    return start(app, conn, req, res, false);
+}
+
+int status_post_message(void *app, struct http_conn *conn,
+                        struct http_request *req, struct http_response *res)
+{
+    return start(app, conn, req, res, true);
+}
