@@ -89,6 +89,8 @@
       "before their body is read")                                             \
     U(intake_queue_timeout_ms, 3000, 10, 600000,                               \
       "a report waiting this long for its batch is answered 503")              \
+    U(intake_batch_max_lines, 1000, 1, 100000,                                 \
+      "most reports in one staff intake batch request; more is 413")           \
     U(max_json_depth, 8, 2, 64,                                                \
       "deepest nesting of arrays and objects in a JSON body; deeper is 400")   \
     S(receipt_key_file, "",                                                    \

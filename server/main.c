@@ -4,15 +4,19 @@
  *
  *     tipd serve    run the HTTP server
  *     tipd migrate  bring the database schema up to date
+ *     tipd units    import the units (commissions) from a rules file
+ *     tipd token    create and revoke staff tokens
  *
  * Every subcommand takes --config FILE (or $TIPD_CONFIG), --set KEY=VALUE
  * (repeatable; after the file and the TIPD_* environment) and --help.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "config.h"
 #include "log.h"
 #include "migrate.h"
@@ -32,6 +36,8 @@ struct command {
 
 static int cmd_serve(struct config *c, int argc, char **argv);
 static int cmd_migrate(struct config *c, int argc, char **argv);
+static int cmd_units(struct config *c, int argc, char **argv);
+static int cmd_token(struct config *c, int argc, char **argv);
 
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the HTTP server until SIGTERM or SIGINT",
@@ -43,6 +49,17 @@ static const struct command commands[] = {
      "Applies each migration built into this tipd that the database lacks,\n"
      "each in its own transaction, recording it in schema_migrations.\n"
      "Running it again changes nothing.\n"},
+    {"units", cmd_units, "import the units (commissions) from a rules file",
+     "  tipd units import RULES.json\n\n"
+     "Inserts or renames each unit of the file's \"units\" array, with its\n"
+     "level from its GB/T 2260 code, its parent (the nearest listed\n"
+     "ancestor) and the queues default and review.\n"},
+    {"token", cmd_token, "create or revoke a staff member's bearer token",
+     "  tipd token create --unit UNIT --role ROLE --name NAME\n"
+     "  tipd token revoke ID\n\n"
+     "create makes the staff member if new (ROLE: operator, staff,\n"
+     "supervisor or admin) and prints a new token once; only its SHA-256\n"
+     "is stored. revoke stops a token at once.\n"},
 };
 
 static void usage(FILE *f)
@@ -64,37 +81,39 @@ static void command_help(const struct command *cmd)
     config_print_keys(stdout);
 }
 
-/* Loads the layered configuration. 0, 1 = error (reported), 2 = --help. */
+/*
+ * Loads the layered configuration. The arguments that are not --config,
+ * --set or --help are moved, in order, to the front of argv for the
+ * command, and *rest says how many. 0, 1 = error (reported), 2 = --help.
+ */
 static int load_config(struct config *c, const struct command *cmd, int argc,
-                       char **argv)
+                       char **argv, int *rest)
 {
     char err[1024];
     const char *file = getenv("TIPD_CONFIG");
+    char **sets = calloc((size_t)argc + 1, sizeof(char *));
+    int nsets = 0;
+    *rest = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             command_help(cmd);
+            free(sets);
             return 2;
         }
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             file = argv[++i];
         else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
-            i++;
-        else {
-            fprintf(stderr,
-                    "tipd %s: unknown argument '%s' (see tipd %s --help)\n",
-                    cmd->name, argv[i], cmd->name);
-            return 1;
-        }
+            sets[nsets++] = argv[++i];
+        else
+            argv[(*rest)++] = argv[i];
     }
     if (file != NULL && file[0] != '\0' &&
         config_load_file(c, file, err, sizeof(err)) != 0)
         goto fail;
     if (config_load_env(c, err, sizeof(err)) != 0)
         goto fail;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--set") != 0)
-            continue;
-        char *kv = argv[++i];
+    for (int i = 0; i < nsets; i++) {
+        char *kv = sets[i];
         char *eq = strchr(kv, '=');
         if (eq == NULL) {
             snprintf(err, sizeof(err), "--set %s: expected KEY=VALUE", kv);
@@ -109,15 +128,29 @@ static int load_config(struct config *c, const struct command *cmd, int argc,
     if (config_validate(c, err, sizeof(err)) != 0)
         goto fail;
     log_set_level((enum log_level)log_level_parse(c->log_level));
+    free(sets);
     return 0;
 fail:
+    free(sets);
     fprintf(stderr, "tipd %s: configuration error: %s\n", cmd->name, err);
+    return 1;
+}
+
+/* Refuses arguments a command does not take. */
+static int no_arguments(const char *name, int argc, char **argv)
+{
+    if (argc == 0)
+        return 0;
+    fprintf(stderr, "tipd %s: unknown argument '%s' (see tipd %s --help)\n",
+            name, argv[0], name);
     return 1;
 }
 
 static int cmd_serve(struct config *c, int argc, char **argv)
 {
     char err[1024];
+    if (no_arguments("serve", argc, argv) != 0)
+        return 1;
     unsigned char key[32];
     if (c->database[0] == '\0') {
         fprintf(stderr, "tipd serve: configuration error: database: not set "
@@ -138,12 +171,67 @@ static int cmd_serve(struct config *c, int argc, char **argv)
 static int cmd_migrate(struct config *c, int argc, char **argv)
 {
     char err[1024];
+    if (no_arguments("migrate", argc, argv) != 0)
+        return 1;
     int applied = 0;
     if (migrate_apply(c->database, &applied, err, sizeof(err)) != 0) {
         fprintf(stderr, "tipd migrate: %s\n", err);
         return 1;
     }
     log_info("migrated", "applied=%d known=%d", applied, migrations_count);
+    return 0;
+}
+
+static int cmd_units(struct config *c, int argc, char **argv)
+{
+    char err[1024];
+    int count = 0;
+    if (argc != 2 || strcmp(argv[0], "import") != 0) {
+        fprintf(stderr, "usage: tipd units import RULES.json\n");
+        return 2;
+    }
+    if (admin_units_import(c->database, argv[1], &count, err, sizeof(err)) !=
+        0) {
+        fprintf(stderr, "tipd units import: %s\n", err);
+        return 1;
+    }
+    printf("imported %d units from %s\n", count, argv[1]);
+    return 0;
+}
+
+static int cmd_token(struct config *c, int argc, char **argv)
+{
+    char err[1024];
+    if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
+        if (admin_token_revoke(c->database, argv[1], err, sizeof(err)) != 0) {
+            fprintf(stderr, "tipd token revoke: %s\n", err);
+            return 1;
+        }
+        printf("token %s revoked\n", argv[1]);
+        return 0;
+    }
+    const char *unit = NULL, *role = NULL, *name = NULL;
+    bool ok = argc == 7 && strcmp(argv[0], "create") == 0;
+    for (int i = 1; ok && i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--unit") == 0)
+            unit = argv[i + 1];
+        else if (strcmp(argv[i], "--role") == 0)
+            role = argv[i + 1];
+        else if (strcmp(argv[i], "--name") == 0)
+            name = argv[i + 1];
+        else
+            ok = false;
+    }
+    if (!ok || unit == NULL || role == NULL || name == NULL) {
+        fprintf(stderr, "usage: tipd token create --unit UNIT --role ROLE "
+                        "--name NAME\n       tipd token revoke ID\n");
+        return 2;
+    }
+    if (admin_token_create(c->database, unit, role, name, stdout, err,
+                           sizeof(err)) != 0) {
+        fprintf(stderr, "tipd token create: %s\n", err);
+        return 1;
+    }
     return 0;
 }
 
@@ -166,9 +254,10 @@ int main(int argc, char **argv)
             continue;
         struct config c;
         config_init(&c);
-        int rc = load_config(&c, &commands[i], argc - 2, argv + 2);
+        int rest = 0;
+        int rc = load_config(&c, &commands[i], argc - 2, argv + 2, &rest);
         if (rc == 0)
-            rc = commands[i].run(&c, argc - 2, argv + 2);
+            rc = commands[i].run(&c, rest, argv + 2);
         else if (rc == 2)
             rc = 0;
         config_cleanup(&c);

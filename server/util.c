@@ -93,3 +93,14 @@ int util_ieq(const char *s, size_t len, const char *lit)
     }
     return 1;
 }
+
+void util_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (cap == 0)
+        return;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}

@@ -34,6 +34,10 @@ uint64_t util_now_ms(void);
 /* Parses a whole decimal string into *out; -1 on empty, junk or overflow. */
 int util_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* Copies the C string src into dst of cap bytes, cut to fit, always
+ * NUL-terminated. */
+void util_copy(char *dst, size_t cap, const char *src);
+
 /* Case-insensitive ASCII comparison of a counted string with a C string. */
 int util_ieq(const char *s, size_t len, const char *lit);
 
