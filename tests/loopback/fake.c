@@ -73,10 +73,17 @@ static int h_count(void *app, struct http_conn *conn, struct http_request *req,
     return 204;
 }
 
+/* A route whose admission always says "too busy". */
+static int admit_busy(void *app)
+{
+    return 503;
+}
+
 static const struct route table[] = {
     {HTTP_METHOD_GET, "/healthz", h_healthz, 0, "healthz", NULL},
     {HTTP_METHOD_POST, "/echo", h_echo, 1024, "echo", NULL},
     {HTTP_METHOD_GET, "/count", h_count, 0, "count", NULL},
+    {HTTP_METHOD_POST, "/busy", h_echo, 1024, "busy", admit_busy},
 };
 const struct router fake_router = {table, ARRAY_SIZE(table)};
 

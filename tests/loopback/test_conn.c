@@ -479,3 +479,34 @@ void test_conn_expect_continue(void)
     CHECK_INT(r[0].status, 413);
     fake_cleanup(&f);
 }
+
+void test_conn_admission_before_body(void)
+{
+    struct fake f;
+    struct http_client_response r[MAXR];
+    char v[64];
+
+    /* Refused before the body is read: 503 with Retry-After, the handler
+     * never runs, and the connection closes (the body is left unread). */
+    fake_init(&f);
+    fake_start(&f);
+    fake_feeds(&f, "POST /busy HTTP/1.1\r\nHost: a\r\nContent-Length: 5"
+                   "\r\n\r\n");
+    CHECK_INT(responses(&f, r), 1);
+    CHECK_INT(r[0].status, 503);
+    CHECK(http_client_header(&r[0], "Retry-After", v, sizeof(v)));
+    CHECK_STR(v, "1");
+    CHECK(strstr(r[0].body, "\"code\":\"overloaded\"") != NULL);
+    CHECK_INT(f.handled, 0);
+    CHECK(f.shut);
+    fake_cleanup(&f);
+
+    /* With Expect: 100-continue the client is spared sending the body. */
+    fake_init(&f);
+    fake_start(&f);
+    fake_feeds(&f, "POST /busy HTTP/1.1\r\nHost: a\r\nContent-Length: 5"
+                   "\r\nExpect: 100-continue\r\n\r\n");
+    CHECK_INT(responses(&f, r), 1);
+    CHECK_INT(r[0].status, 503);
+    fake_cleanup(&f);
+}
