@@ -280,6 +280,43 @@ int config_receipt_key(const struct config *c, unsigned char key[32], char *err,
     return 0;
 }
 
+int config_secret(const char *env, const char *path, char *out, size_t cap,
+                  char *err, size_t errlen)
+{
+    const char *value = getenv(env);
+    size_t n;
+    if (value != NULL) {
+        n = strlen(value);
+        if (n == 0 || n >= cap) {
+            snprintf(err, errlen, "%s: must hold 1 to %zu characters", env,
+                     cap - 1);
+            return -1;
+        }
+        memcpy(out, value, n + 1);
+        return 1;
+    }
+    if (path == NULL || path[0] == '\0')
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot open secret file %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    n = fread(out, 1, cap - 1, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        n--;
+    out[n] = '\0';
+    if (n == 0 || more) {
+        snprintf(err, errlen, "secret file %s: must hold 1 to %zu characters",
+                 path, cap - 1);
+        return -1;
+    }
+    return 1;
+}
+
 void config_print_keys(void *file)
 {
     FILE *f = file;

@@ -96,6 +96,18 @@
     S(receipt_key_file, "",                                                    \
       "file holding the receipt HMAC key (64 hex digits); or set "             \
       "TIPD_RECEIPT_KEY")                                                      \
+    S(sms_kannel_key_file, "",                                                 \
+      "file holding the secret Kannel's get-url passes as key=...; or set "    \
+      "TIPD_SMS_KANNEL_KEY; unset: /sms/kannel refuses every callback")        \
+    S(sms_twilio_token_file, "",                                               \
+      "file holding the Twilio auth token that signs callbacks; or set "       \
+      "TIPD_SMS_TWILIO_TOKEN; unset: /sms/twilio refuses every callback")      \
+    S(sms_twilio_url, "",                                                      \
+      "the exact public URL the gateway calls for /sms/twilio (part of the "   \
+      "signature)")                                                            \
+    S(sms_generic_key_file, "",                                                \
+      "file holding the HMAC-SHA256 key of /sms/generic; or set "              \
+      "TIPD_SMS_GENERIC_KEY; unset: /sms/generic refuses every callback")      \
     S(log_level, "info", "debug, info, warn or error")                         \
     U(log_requests, 0, 0, 1,                                                   \
       "1 = one log line per request (method, route, status, time; never an "   \
@@ -137,6 +149,16 @@ int config_validate(const struct config *c, char *err, size_t errlen);
  */
 int config_receipt_key(const struct config *c, unsigned char key[32], char *err,
                        size_t errlen);
+
+/*
+ * Reads a gateway secret from the environment variable env or, if that is
+ * unset, from the file path (trailing newline removed) into out (cap
+ * bytes, NUL-terminated). Returns 1 if configured, 0 if neither is set,
+ * -1 with err if the file cannot be read or the secret is empty or larger
+ * than cap - 1.
+ */
+int config_secret(const char *env, const char *path, char *out, size_t cap,
+                  char *err, size_t errlen);
 
 /* Writes the list of keys with defaults, bounds and help, for --help. */
 void config_print_keys(void *file);

@@ -1,6 +1,6 @@
 /*
- * intake: one struct submission per request, in the request's arena, holds
- * the batch item and what the answer needs; the batch's done callback
+ * intake: one struct intake_submission per request, in the request's arena,
+ * holds the batch item and what the answer needs; the batch's done callback
  * renders the answer and resumes the connection.
  */
 #include "intake.h"
@@ -17,12 +17,6 @@
 #include "server.h"
 #include "util.h"
 #include "worker.h"
-
-struct submission {
-    struct batch_item item;
-    struct http_conn *conn; /* borrowed: waits in HANDLING for us */
-    char receipt[RECEIPT_TEXT_SIZE];
-};
 
 int intake_admit(void *app)
 {
@@ -57,11 +51,41 @@ static const char *idempotency_key(const struct http_request *req,
     return h->value;
 }
 
+/*
+ * Gives s its receipt and prepares its batch item for report r: a code
+ * derived from (scope, key, bytes) when there is a key, else a random one.
+ * 0, or -1 if there is no randomness.
+ */
+static int prepare(struct worker *w, struct arena *a,
+                   struct intake_submission *s, const struct report *r,
+                   const char *scope, const char *key, const char *bytes,
+                   size_t len)
+{
+    s->item.report = r;
+    s->item.scope = scope;
+    if (key != NULL) {
+        unsigned int n = 0;
+        s->item.key = arena_strndup(a, key, strlen(key));
+        EVP_Digest(bytes, len, s->item.request_sha, &n, EVP_sha256(), NULL);
+        receipt_derive(w->server->receipt_key, scope, s->item.key,
+                       s->item.request_sha, s->receipt);
+    } else if (receipt_random(s->receipt) != 0) {
+        return -1;
+    }
+    char canonical[RECEIPT_CHARS + 1];
+    receipt_normalize(s->receipt, strlen(s->receipt), canonical);
+    receipt_hash(w->server->receipt_key, canonical, s->item.receipt_hash);
+    return 0;
+}
+
 static void on_stored(struct batch_item *it)
 {
-    struct submission *s = container_of(it, struct submission, item);
+    struct intake_submission *s =
+        container_of(it, struct intake_submission, item);
     struct http_response *res = &s->conn->res;
-    if (it->status == 201) {
+    if (s->render != NULL) {
+        s->render(s, res);
+    } else if (it->status == 201) {
         res->status = 201;
         res->content_type = "application/json";
         buf_printf(&res->body, "{\"receipt\":\"%s\",\"report_id\":\"%lld\"}\n",
@@ -83,34 +107,21 @@ static void on_stored(struct batch_item *it)
     http_conn_respond(s->conn, util_now_ms());
 }
 
-/*
- * Gives s its receipt and prepares its batch item for report r: a code
- * derived from (scope, key, bytes) when there is a key, else a random one.
- * 0, or -1 if there is no randomness.
- */
-static int prepare(struct worker *w, struct arena *a, struct submission *s,
-                   const struct report *r, const char *scope, const char *key,
-                   const char *bytes, size_t len)
-{
-    s->item.report = r;
-    s->item.scope = scope;
-    if (key != NULL) {
-        unsigned int n = 0;
-        s->item.key = arena_strndup(a, key, strlen(key));
-        EVP_Digest(bytes, len, s->item.request_sha, &n, EVP_sha256(), NULL);
-        receipt_derive(w->server->receipt_key, scope, s->item.key,
-                       s->item.request_sha, s->receipt);
-    } else if (receipt_random(s->receipt) != 0) {
-        return -1;
-    }
-    char canonical[RECEIPT_CHARS + 1];
-    receipt_normalize(s->receipt, strlen(s->receipt), canonical);
-    receipt_hash(w->server->receipt_key, canonical, s->item.receipt_hash);
-    return 0;
-}
-
 static const char busy[] =
     "too busy to take this now: retry after the given seconds";
+
+int intake_submit(struct worker *w, struct http_request *req,
+                  struct intake_submission *s, const struct report *r,
+                  const char *scope, const char *key, const char *bytes,
+                  size_t len)
+{
+    if (s->item.done == NULL)
+        s->item.done = on_stored;
+    if (prepare(w, req->arena, s, r, scope, key, bytes, len) != 0 ||
+        batcher_submit(&w->batcher, &s->item, util_now_ms()) != 0)
+        return -1;
+    return 0;
+}
 
 int intake_post_report(void *app, struct http_conn *conn,
                        struct http_request *req, struct http_response *res)
@@ -135,7 +146,7 @@ int intake_post_report(void *app, struct http_conn *conn,
                          &err) != 0)
         return http_response_error(res, err.status, err.reason, err.field);
 
-    struct submission *s = arena_alloc(req->arena, sizeof(*s));
+    struct intake_submission *s = arena_alloc(req->arena, sizeof(*s));
     memset(s, 0, sizeof(*s));
     s->conn = conn;
     s->item.done = on_stored;
@@ -190,7 +201,7 @@ static void staff_authed(struct auth_request *a, int status)
     struct http_response *res = &conn->res;
     struct report *r = arena_alloc(req->arena, sizeof(*r));
     struct report_error err;
-    struct submission *s = arena_alloc(req->arena, sizeof(*s));
+    struct intake_submission *s = arena_alloc(req->arena, sizeof(*s));
     memset(s, 0, sizeof(*s));
     s->conn = conn;
     s->item.done = on_stored;
@@ -224,7 +235,7 @@ struct line {
     int number; /* 1-based line number in the body */
     int status; /* 0 while waiting for its batch */
     struct report_error err;
-    struct submission sub;
+    struct intake_submission sub;
     struct staff_batch *batch; /* borrowed: the request it belongs to */
 };
 
@@ -266,7 +277,8 @@ static void batch_render(struct staff_batch *b)
 
 static void line_stored(struct batch_item *it)
 {
-    struct submission *s = container_of(it, struct submission, item);
+    struct intake_submission *s =
+        container_of(it, struct intake_submission, item);
     struct line *l = container_of(s, struct line, sub);
     l->status = it->status;
     if (it->status == 409)

@@ -11,7 +11,40 @@
 #ifndef TIPD_INTAKE_H
 #define TIPD_INTAKE_H
 
+#include <stddef.h>
+
+#include "batch.h"
+#include "receipt.h"
+#include "report.h"
 #include "router.h"
+
+struct worker;
+
+/*
+ * One report on its way to the database, in the request's arena: its batch
+ * item, the connection that waits for it, and its receipt code. render
+ * (optional) writes the answer for channels that do not answer in JSON
+ * (an SMS gateway's reply); it runs once the outcome (item.status 201, 409
+ * or 503) is known, and the connection is then resumed.
+ */
+struct intake_submission {
+    struct batch_item item;
+    struct http_conn *conn; /* borrowed: waits in HANDLING for us */
+    char receipt[RECEIPT_TEXT_SIZE];
+    void (*render)(struct intake_submission *s, struct http_response *res);
+    void *data; /* for render */
+};
+
+/*
+ * Gives s a receipt (derived from scope, key and the request bytes when
+ * there is a key, random otherwise) and queues r for the worker's group
+ * commit. s->conn must be set. 0, or -1 when intake cannot take it now
+ * (answer 503): nothing was queued.
+ */
+int intake_submit(struct worker *w, struct http_request *req,
+                  struct intake_submission *s, const struct report *r,
+                  const char *scope, const char *key, const char *bytes,
+                  size_t len);
 
 /* Route admission for every intake route: 0 or 503. */
 int intake_admit(void *app);

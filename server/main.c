@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "admin.h"
 #include "config.h"
 #include "log.h"
@@ -151,13 +153,14 @@ static int cmd_serve(struct config *c, int argc, char **argv)
     char err[1024];
     if (no_arguments("serve", argc, argv) != 0)
         return 1;
-    unsigned char key[32];
     if (c->database[0] == '\0') {
         fprintf(stderr, "tipd serve: configuration error: database: not set "
                         "(a libpq connection string)\n");
         return 1;
     }
-    if (config_receipt_key(c, key, err, sizeof(err)) != 0) {
+    struct server_secrets secrets;
+    memset(&secrets, 0, sizeof(secrets));
+    if (config_receipt_key(c, secrets.receipt_key, err, sizeof(err)) != 0) {
         fprintf(stderr, "tipd serve: configuration error: %s\n", err);
         return 1;
     }
@@ -165,7 +168,27 @@ static int cmd_serve(struct config *c, int argc, char **argv)
         fprintf(stderr, "tipd serve: %s\n", err);
         return 1;
     }
-    return server_run(c, &router_main, key);
+    if (config_secret("TIPD_SMS_KANNEL_KEY", c->sms_kannel_key_file,
+                      secrets.sms_kannel_key, sizeof(secrets.sms_kannel_key),
+                      err, sizeof(err)) < 0 ||
+        config_secret("TIPD_SMS_TWILIO_TOKEN", c->sms_twilio_token_file,
+                      secrets.sms_twilio_token,
+                      sizeof(secrets.sms_twilio_token), err, sizeof(err)) < 0 ||
+        config_secret("TIPD_SMS_GENERIC_KEY", c->sms_generic_key_file,
+                      secrets.sms_generic_key, sizeof(secrets.sms_generic_key),
+                      err, sizeof(err)) < 0) {
+        fprintf(stderr, "tipd serve: configuration error: %s\n", err);
+        return 1;
+    }
+    if (secrets.sms_twilio_token[0] != '\0' && c->sms_twilio_url[0] == '\0') {
+        fprintf(stderr, "tipd serve: configuration error: sms_twilio_url: "
+                        "required with a Twilio token (the URL the gateway "
+                        "signs)\n");
+        return 1;
+    }
+    int rc = server_run(c, &router_main, &secrets);
+    OPENSSL_cleanse(&secrets, sizeof(secrets));
+    return rc;
 }
 
 static int cmd_migrate(struct config *c, int argc, char **argv)

@@ -138,14 +138,19 @@ static int bind_all(const struct config *c, int *fds, size_t n)
 }
 
 int server_run(const struct config *config, const struct router *router,
-               const unsigned char receipt_key[32])
+               const struct server_secrets *secrets)
 {
     struct server s;
     memset(&s, 0, sizeof(s));
     s.config = config;
     s.router = router;
     derive(&s, config);
-    memcpy(s.receipt_key, receipt_key, sizeof(s.receipt_key));
+    memcpy(s.receipt_key, secrets->receipt_key, sizeof(s.receipt_key));
+    memcpy(s.sms_kannel_key, secrets->sms_kannel_key, sizeof(s.sms_kannel_key));
+    memcpy(s.sms_twilio_token, secrets->sms_twilio_token,
+           sizeof(s.sms_twilio_token));
+    memcpy(s.sms_generic_key, secrets->sms_generic_key,
+           sizeof(s.sms_generic_key));
     atomic_init(&s.connections, 0);
     atomic_init(&s.stopping, false);
     s.worker_count = config->workers ? config->workers : cpu_count();

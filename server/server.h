@@ -31,6 +31,9 @@ struct server {
     struct db_options db;          /* derived from config */
     struct batch_options batch;    /* derived from config */
     unsigned char receipt_key[32]; /* HMAC key of receipt codes */
+    char sms_kannel_key[256];      /* "" when not configured */
+    char sms_twilio_token[256];    /* "" when not configured */
+    char sms_generic_key[256];     /* "" when not configured */
     struct worker *workers;        /* owned: worker_count of them */
     size_t worker_count;
     struct metrics **metrics;   /* owned array; each worker's metrics */
@@ -42,7 +45,15 @@ struct server {
  * Runs until SIGTERM or SIGINT, then drains and returns 0; or returns 1
  * after logging why the server could not start.
  */
+/* The secrets serve reads at start, owned by the caller. */
+struct server_secrets {
+    unsigned char receipt_key[32];
+    char sms_kannel_key[256];
+    char sms_twilio_token[256];
+    char sms_generic_key[256];
+};
+
 int server_run(const struct config *config, const struct router *router,
-               const unsigned char receipt_key[32]);
+               const struct server_secrets *secrets);
 
 #endif

@@ -36,9 +36,9 @@ void test_report_json_fields(void)
         "\"某县水利局\",\"position\":\"局长\",\"rank\":\"正科级\"},"
         "\"real_name\":true,\"reporter\":{\"name\":\"李四\",\"contact\":"
         "\"13800000000\"}}";
-    CHECK_INT(report_from_json(&a, ok, strlen(ok), REPORT_SOURCE_PUBLIC, 8,
-                               &r, &err),
-              0);
+    CHECK_INT(
+        report_from_json(&a, ok, strlen(ok), REPORT_SOURCE_PUBLIC, 8, &r, &err),
+        0);
     CHECK_INT(r.channel, REPORT_WEB);
     CHECK_STR(r.region, "410105");
     CHECK_STR(r.accused_name, "张三");
@@ -64,20 +64,18 @@ void test_report_json_fields(void)
     CHECK_STR(field, "content");
     CHECK_INT(decode("{\"content\":\"x\",\"region\":\"4101\"}", &field), 422);
     CHECK_STR(field, "region");
-    CHECK_INT(decode("{\"content\":\"x\",\"region\":\"41010a\"}", &field),
-              422);
+    CHECK_INT(decode("{\"content\":\"x\",\"region\":\"41010a\"}", &field), 422);
     CHECK_INT(decode("{\"content\":\"x\",\"channel\":\"fax\"}", &field), 422);
     CHECK_STR(field, "channel");
-    CHECK_INT(decode("{\"content\":\"x\",\"channel\":\"phone\"}", &field),
-              422);
+    CHECK_INT(decode("{\"content\":\"x\",\"channel\":\"phone\"}", &field), 422);
     CHECK_STR(field, "channel");
     CHECK_INT(decode("{\"content\":\"x\",\"accused\":{\"name\":\"a\\u0001\"}}",
                      &field),
               422);
     CHECK_STR(field, "accused_name");
-    CHECK_INT(decode("{\"content\":\"x\",\"reporter\":{\"name\":\"李四\"}}",
-                     &field),
-              422);
+    CHECK_INT(
+        decode("{\"content\":\"x\",\"reporter\":{\"name\":\"李四\"}}", &field),
+        422);
     CHECK_STR(field, "reporter");
     CHECK_INT(decode("{\"content\":\"x\",\"real_name\":\"yes\"}", &field), 422);
     CHECK_STR(field, "real_name");

@@ -1,0 +1,41 @@
+/*
+ * Every test, once (style.md 25). tests/CMakeLists.txt reads this file and
+ * makes one ctest entry per line, named LAYER.NAME with the layer's
+ * timeout; runner.c reads it to find the function test_NAME.
+ *
+ * Layers: unit (pure modules), loopback (bytes through the real connection
+ * and router code, no sockets), e2e (a real tipd and PostgreSQL).
+ */
+#define TEST_LIST(X)                                                           \
+    X(unit, buf_bounded)                                                       \
+    X(unit, arena_reset_reuses)                                                \
+    X(unit, config_layers_and_errors)                                          \
+    X(unit, config_example_names_every_key)                                    \
+    X(unit, headscan_accepts_valid_heads)                                      \
+    X(unit, headscan_rejects_smuggling_shapes)                                 \
+    X(unit, headscan_limits)                                                   \
+    X(unit, router_matches_params)                                             \
+    X(unit, receipt_codes)                                                     \
+    X(unit, report_json_fields)                                                \
+    X(unit, report_times)                                                      \
+    X(unit, migrations_embedded_in_order)                                      \
+    X(loopback, conn_keepalive_and_pipelining)                                 \
+    X(loopback, conn_body_content_length_and_chunked)                          \
+    X(loopback, conn_limits_exact_statuses)                                    \
+    X(loopback, conn_smuggling_vectors)                                        \
+    X(loopback, conn_split_at_every_offset)                                    \
+    X(loopback, conn_deadlines)                                                \
+    X(loopback, conn_expect_continue)                                          \
+    X(loopback, conn_admission_before_body)                                    \
+    X(e2e, serve_health_ready_metrics)                                         \
+    X(e2e, serve_refuses_unmigrated_database)                                  \
+    X(e2e, migrate_is_idempotent)                                              \
+    X(e2e, malformed_request_keeps_serving)                                    \
+    X(e2e, sigterm_under_load_answers_in_flight)                               \
+    X(e2e, readyz_follows_database)                                            \
+    X(e2e, smuggling_corpus)                                                   \
+    X(e2e, limits_exact_statuses)                                              \
+    X(e2e, golden_raw_http)                                                    \
+    X(e2e, slow_header_deadline)                                               \
+    X(e2e, slow_body_min_rate)                                                 \
+    X(e2e, connection_cap)
