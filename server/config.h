@@ -96,6 +96,21 @@
     S(receipt_key_file, "",                                                    \
       "file holding the receipt HMAC key (64 hex digits); or set "             \
       "TIPD_RECEIPT_KEY")                                                      \
+    U(rate_limit_per_minute, 30, 0, 1000000,                                   \
+      "public requests (reports, status) per client per minute and worker; "   \
+      "0 disables")                                                            \
+    U(rate_limit_burst, 10, 1, 1000000,                                        \
+      "requests a client may make at once before the rate applies")            \
+    U(rate_limit_slots, 65536, 8, 16777216,                                    \
+      "clients remembered per worker (fixed memory; the stalest is "           \
+      "forgotten)")                                                            \
+    U(rate_limit_ipv4_prefix, 32, 8, 32,                                       \
+      "leading bits of an IPv4 address that name a client")                    \
+    U(rate_limit_ipv6_prefix, 64, 16, 128,                                     \
+      "leading bits of an IPv6 address that name a client")                    \
+    U(rate_limit_key_rotation_s, 3600, 60, 604800,                             \
+      "the in-memory key that hashes client addresses is replaced this "       \
+      "often")                                                                 \
     S(sms_kannel_key_file, "",                                                 \
       "file holding the secret Kannel's get-url passes as key=...; or set "    \
       "TIPD_SMS_KANNEL_KEY; unset: /sms/kannel refuses every callback")        \

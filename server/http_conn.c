@@ -222,14 +222,11 @@ static int on_head(void *ctx, struct http_request *req, uint64_t content_length,
         return 0;
     }
     if (c->route->admit != NULL) {
-        int status = c->route->admit(c->app);
+        int status = c->route->admit(c->app, c, &c->res);
         if (status != 0) {
-            http_response_error(&c->res, status,
-                                status == 503 ? "too busy to take this now: "
-                                                "retry after the given "
-                                                "seconds"
-                                              : http_status_reason(status),
-                                NULL);
+            if (c->res.body.len == 0)
+                http_response_error(&c->res, status, http_status_reason(status),
+                                    NULL);
             if (has_body)
                 return status;
             c->early_status = status;

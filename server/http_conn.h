@@ -96,10 +96,11 @@ struct http_conn {
     const struct http_limits *limits; /* borrowed */
     const struct router *router;      /* borrowed */
     void *app;                        /* borrowed: passed to handlers */
-    struct buf in;                    /* received, not yet parsed; bounded */
-    struct headscan scan;             /* of the head being received */
-    struct http_parse parse;          /* llhttp and framing rules */
-    struct arena arena;               /* per-request memory */
+    uint64_t client;      /* keyed hash of the peer address prefix; 0 unknown */
+    struct buf in;        /* received, not yet parsed; bounded */
+    struct headscan scan; /* of the head being received */
+    struct http_parse parse; /* llhttp and framing rules */
+    struct arena arena;      /* per-request memory */
     struct http_request req;
     struct http_response res;
     struct buf head;           /* serialized response head */

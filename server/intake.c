@@ -18,10 +18,39 @@
 #include "util.h"
 #include "worker.h"
 
-int intake_admit(void *app)
+int intake_admit(void *app, struct http_conn *conn, struct http_response *res)
 {
     struct worker *w = app;
-    return batcher_admits(&w->batcher) ? 0 : HTTP_UNAVAILABLE;
+    if (batcher_admits(&w->batcher))
+        return 0;
+    return http_response_error(res, HTTP_UNAVAILABLE,
+                               "too busy to take this now: retry after the "
+                               "given seconds",
+                               NULL);
+}
+
+int intake_admit_rate(void *app, struct http_conn *conn,
+                      struct http_response *res)
+{
+    struct worker *w = app;
+    unsigned wait = ratelimit_take(&w->limits, conn->client, util_now_ms());
+    if (wait == 0)
+        return 0;
+    http_response_error(res, HTTP_TOO_MANY_REQUESTS,
+                        "too many requests from here: retry after the given "
+                        "seconds",
+                        NULL);
+    char seconds[16];
+    snprintf(seconds, sizeof(seconds), "%u", wait);
+    http_response_header(res, "Retry-After", seconds);
+    return HTTP_TOO_MANY_REQUESTS;
+}
+
+int intake_admit_public(void *app, struct http_conn *conn,
+                        struct http_response *res)
+{
+    int status = intake_admit_rate(app, conn, res);
+    return status != 0 ? status : intake_admit(app, conn, res);
 }
 
 static bool is_json(const struct http_request *req)

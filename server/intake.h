@@ -46,8 +46,16 @@ int intake_submit(struct worker *w, struct http_request *req,
                   const char *scope, const char *key, const char *bytes,
                   size_t len);
 
-/* Route admission for every intake route: 0 or 503. */
-int intake_admit(void *app);
+/* Route admission of the intake routes of gateways and staff: 0 or 503
+ * (database down, or intake_max_pending reached). */
+int intake_admit(void *app, struct http_conn *conn, struct http_response *res);
+
+/* Route admission of the public routes: the client's rate limit (429),
+ * then, for reports, intake's capacity (503). */
+int intake_admit_public(void *app, struct http_conn *conn,
+                        struct http_response *res);
+int intake_admit_rate(void *app, struct http_conn *conn,
+                      struct http_response *res);
 
 /* POST /api/v1/reports: one web report as JSON. */
 int intake_post_report(void *app, struct http_conn *conn,

@@ -28,11 +28,12 @@ typedef int (*route_handler)(void *app, struct http_conn *conn,
 
 /*
  * Decides, before the body is read, whether the request can be taken now:
- * 0, or a status (503 when the database is down or intake is full) that is
- * answered at once, so an overloaded server never spends a read on a body
- * it would refuse.
+ * 0, or a status (429 over the client's rate, 503 when the database is down
+ * or intake is full) answered at once with res filled, so an overloaded
+ * server never spends a read on a body it would refuse.
  */
-typedef int (*route_admit)(void *app);
+typedef int (*route_admit)(void *app, struct http_conn *conn,
+                           struct http_response *res);
 
 struct route {
     enum http_method method;

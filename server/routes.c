@@ -16,16 +16,16 @@ static const struct route table[] = {
     /* A report: 20,000 characters of content at up to 3 bytes each, plus
      * the other fields and JSON's escapes. */
     {HTTP_METHOD_POST, "/api/v1/reports", intake_post_report, 131072, "reports",
-     intake_admit},
+     intake_admit_public},
     {HTTP_METHOD_POST, "/api/v1/staff/intake", intake_post_staff, 131072,
      "staff_intake", intake_admit},
     /* JSON lines: up to intake_batch_max_lines reports. */
     {HTTP_METHOD_POST, "/api/v1/staff/intake/batch", intake_post_staff_batch,
      16777216, "staff_intake_batch", intake_admit},
     {HTTP_METHOD_POST, "/api/v1/status", status_post_lookup, 4096, "status",
-     NULL},
+     intake_admit_rate},
     {HTTP_METHOD_POST, "/api/v1/status/messages", status_post_message, 65536,
-     "status_messages", NULL},
+     "status_messages", intake_admit_rate},
 };
 
 const struct router router_main = {table, ARRAY_SIZE(table)};

@@ -4,6 +4,7 @@
  */
 #include "worker.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,8 +197,19 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     uv_tcp_nodelay(&cl->tcp, 1);
+    /* The address is hashed and forgotten here; nothing keeps it. */
+    struct sockaddr_storage peer;
+    int peer_len = sizeof(peer);
+    uint64_t client = 0;
+    if (uv_tcp_getpeername(&cl->tcp, (struct sockaddr *)&peer, &peer_len) == 0)
+        client =
+            ratelimit_client(&w->rl_key, (struct sockaddr *)&peer,
+                             (unsigned)srv->config->rate_limit_ipv4_prefix,
+                             (unsigned)srv->config->rate_limit_ipv6_prefix);
+    memset(&peer, 0, sizeof(peer));
     http_conn_init(&cl->http, &tcp_ops, &srv->limits, srv->router, w,
                    util_now_ms());
+    cl->http.client = client;
     cl->next = w->clients;
     if (w->clients != NULL)
         w->clients->prev = cl;
@@ -216,6 +228,11 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = util_now_ms();
     bool force = w->stopping && now >= w->stop_deadline_ms;
     batcher_expire(&w->batcher, now);
+    if (now - w->rl_key.made_ms >=
+        w->server->config->rate_limit_key_rotation_s * 1000) {
+        ratelimit_key_init(&w->rl_key, now);
+        ratelimit_reset(&w->limits);
+    }
     for (struct client *cl = w->clients; cl != NULL; cl = cl->next) {
         if (uv_is_closing((uv_handle_t *)&cl->tcp))
             continue;
@@ -274,6 +291,11 @@ int worker_init(struct worker *w, struct server *server, int index, int fd)
     if (rc != 0)
         return rc;
     metrics_init(&w->metrics, server->router);
+    const struct config *c = server->config;
+    ratelimit_init(&w->limits, c->rate_limit_slots, c->rate_limit_per_minute,
+                   c->rate_limit_burst);
+    if (ratelimit_key_init(&w->rl_key, util_now_ms()) != 0)
+        return UV_EIO;
     uv_tcp_init(&w->loop, &w->listener);
     w->listener.data = w;
     rc = uv_tcp_open(&w->listener, fd);
@@ -291,6 +313,7 @@ int worker_init(struct worker *w, struct server *server, int index, int fd)
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
         metrics_cleanup(&w->metrics);
+        ratelimit_cleanup(&w->limits);
     }
     return rc;
 }
@@ -323,4 +346,6 @@ void worker_join(struct worker *w)
     if (rc != 0)
         log_warn("loop_close", "worker=%d error=%s", w->index, uv_err_name(rc));
     metrics_cleanup(&w->metrics);
+    ratelimit_cleanup(&w->limits);
+    OPENSSL_cleanse(&w->rl_key, sizeof(w->rl_key));
 }

@@ -18,6 +18,7 @@
     X(unit, receipt_codes)                                                     \
     X(unit, report_json_fields)                                                \
     X(unit, report_times)                                                      \
+    X(unit, ratelimit_clients_and_buckets)                                     \
     X(unit, migrations_embedded_in_order)                                      \
     X(loopback, conn_keepalive_and_pipelining)                                 \
     X(loopback, conn_body_content_length_and_chunked)                          \

@@ -65,7 +65,8 @@ sql() { psql -X -At -h "$WORK" -p "$PG_PORT" -U postgres -d tipd -c "$1"; }
 # tipd_start [--set k=v ...]: serve on a fresh port; wait for /readyz.
 tipd_start() {
     TIPD_PORT=${TIPD_PORT:-$(free_port)}
-    "$TIPD_BIN" serve --set listen_port="$TIPD_PORT" --set workers=2 "$@" \
+    "$TIPD_BIN" serve --set listen_port="$TIPD_PORT" --set workers=2 \
+        --set rate_limit_per_minute=0 "$@" \
         >>"$WORK/tipd.log" 2>&1 &
     TIPD_PID=$!
     for _ in $(seq 200); do

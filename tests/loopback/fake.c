@@ -74,7 +74,8 @@ static int h_count(void *app, struct http_conn *conn, struct http_request *req,
 }
 
 /* A route whose admission always says "too busy". */
-static int admit_busy(void *app)
+static int admit_busy(void *app, struct http_conn *conn,
+                      struct http_response *res)
 {
     return 503;
 }
