@@ -39,4 +39,9 @@
     X(e2e, golden_raw_http)                                                    \
     X(e2e, slow_header_deadline)                                               \
     X(e2e, slow_body_min_rate)                                                 \
-    X(e2e, connection_cap)
+    X(e2e, connection_cap)                                                     \
+    X(e2e, intake_web_json)                                                    \
+    X(e2e, intake_status_and_messages)                                         \
+    X(e2e, intake_staff_tokens)                                                \
+    X(e2e, intake_rate_limit)                                                  \
+    X(e2e, intake_database_down)
