@@ -6,6 +6,7 @@
 #include "intake.h"
 #include "ops.h"
 #include "router.h"
+#include "sms.h"
 #include "status.h"
 #include "util.h"
 
@@ -22,6 +23,14 @@ static const struct route table[] = {
     /* JSON lines: up to intake_batch_max_lines reports. */
     {HTTP_METHOD_POST, "/api/v1/staff/intake/batch", intake_post_staff_batch,
      16777216, "staff_intake_batch", intake_admit},
+    /* SMS gateways: one message of at most 20,000 characters, encoded. */
+    {HTTP_METHOD_GET, "/sms/kannel", sms_kannel, 0, "sms_kannel", intake_admit},
+    {HTTP_METHOD_POST, "/sms/kannel", sms_kannel, 131072, "sms_kannel",
+     intake_admit},
+    {HTTP_METHOD_POST, "/sms/twilio", sms_twilio, 262144, "sms_twilio",
+     intake_admit},
+    {HTTP_METHOD_POST, "/sms/generic", sms_generic, 131072, "sms_generic",
+     intake_admit},
     {HTTP_METHOD_POST, "/api/v1/status", status_post_lookup, 4096, "status",
      intake_admit_rate},
     {HTTP_METHOD_POST, "/api/v1/status/messages", status_post_message, 65536,
