@@ -19,6 +19,10 @@
     X(unit, report_json_fields)                                                \
     X(unit, report_times)                                                      \
     X(unit, ratelimit_clients_and_buckets)                                     \
+    X(unit, utf8_strict)                                                       \
+    X(unit, form_urlencoded)                                                   \
+    X(unit, form_multipart)                                                    \
+    X(unit, form_limits_and_malformed)                                         \
     X(unit, migrations_embedded_in_order)                                      \
     X(loopback, conn_keepalive_and_pipelining)                                 \
     X(loopback, conn_body_content_length_and_chunked)                          \
