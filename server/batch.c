@@ -45,8 +45,15 @@ static const char insert_sql[] =
     " accused_position, accused_rank, category_hint, real_name, reporter,"
     " sender_hash, external_id"
     " FROM input WHERE key IS NULL"
-    " OR id IN (SELECT report_id FROM claimed) RETURNING id)"
-    " SELECT ord, id, id IN (SELECT id FROM stored) FROM input";
+    " OR id IN (SELECT report_id FROM claimed) RETURNING id),"
+    " files AS ("
+    " INSERT INTO attachments (report_id, filename, content_type, data)"
+    " SELECT i.id, f.filename, f.content_type, f.data"
+    " FROM unnest($19::int[], $20::text[], $21::text[], $22::bytea[])"
+    " AS f(ord, filename, content_type, data) JOIN input i USING (ord)"
+    " WHERE i.id IN (SELECT id FROM stored) RETURNING 1)"
+    " SELECT ord, id, id IN (SELECT id FROM stored),"
+    " (SELECT count(*) FROM files) FROM input";
 
 static const char lookup_sql[] =
     "SELECT k.scope, k.key, k.report_id, encode(k.request_sha256, 'hex')"
@@ -54,7 +61,7 @@ static const char lookup_sql[] =
     " JOIN unnest($1::text[], $2::text[]) AS t(scope, key)"
     " USING (scope, key)";
 
-#define PARAMS 18
+#define PARAMS 22
 
 static void on_idle(struct db_session *s, void *data);
 
@@ -155,6 +162,8 @@ static void arr_raw(struct buf *a, const char *s)
 
 static void arr_end(struct buf *a)
 {
+    if (a->len == 0)
+        buf_append(a, "{", 1);
     buf_append(a, "}", 1);
 }
 
@@ -216,6 +225,14 @@ static void build(struct batcher *b)
         arr_text(&p[15], it->key);
         arr_bytea(&p[16], it->key ? it->request_sha : NULL, 32);
         arr_text(&p[17], r->external_id);
+        for (size_t f = 0; f < r->attachment_count; f++) {
+            const struct report_attachment *at = &r->attachments[f];
+            snprintf(num, sizeof(num), "%d", ord);
+            arr_raw(&p[18], num);
+            arr_text(&p[19], at->filename);
+            arr_text(&p[20], at->content_type);
+            arr_bytea(&p[21], (const unsigned char *)at->data, at->len);
+        }
         if (it->key != NULL) {
             b->keyed = true;
             arr_text(&b->lookup[0], it->scope);

@@ -76,7 +76,7 @@ struct batcher {
     int result_index; /* results seen */
     bool commit_ok;
     uint64_t sent_ms;
-    struct buf params[18]; /* text-format arrays */
+    struct buf params[22]; /* text-format arrays */
     struct buf lookup[2];  /* scopes and keys for statement 2 */
 };
 

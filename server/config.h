@@ -41,7 +41,7 @@
     U(max_header_count, 64, 1, 10000, "most header fields; more is 431")       \
     U(max_head_bytes, 32768, 256, 4194304,                                     \
       "request line plus all headers; more is 431")                            \
-    U(max_body_bytes, 1048576, 0, 1073741824,                                  \
+    U(max_body_bytes, 4194304, 0, 1073741824,                                  \
       "largest request body a route may allow; routes set lower caps; "        \
       "more is 413")                                                           \
     U(max_response_bytes, 1048576, 4096, 1073741824,                           \
@@ -91,6 +91,10 @@
       "a report waiting this long for its batch is answered 503")              \
     U(intake_batch_max_lines, 1000, 1, 100000,                                 \
       "most reports in one staff intake batch request; more is 413")           \
+    U(form_max_files, 3, 0, 100, "attachments one web report may carry")       \
+    U(form_max_file_bytes, 1048576, 0, 1073741824,                             \
+      "largest attachment; the /report body is also capped by "                \
+      "max_body_bytes")                                                        \
     U(max_json_depth, 8, 2, 64,                                                \
       "deepest nesting of arrays and objects in a JSON body; deeper is 400")   \
     S(receipt_key_file, "",                                                    \

@@ -42,6 +42,14 @@ const char *report_channel_name(enum report_channel c);
 #define REPORT_CONTACT_MAX 200
 #define REPORT_EXTERNAL_ID_MAX 200
 
+/* A file sent with a web report; bytes in the request's arena. */
+struct report_attachment {
+    const char *filename;     /* basename, UTF-8 */
+    const char *content_type; /* as declared, or NULL */
+    const char *data;
+    size_t len;
+};
+
 /* Strings are NUL-terminated in the request's arena, NULL when absent. */
 struct report {
     enum report_channel channel;
@@ -60,6 +68,8 @@ struct report {
     double received_at; /* Unix seconds, when has_received_at */
     bool has_sender_hash;
     unsigned char sender_hash[32]; /* SMS: keyed hash of the number */
+    const struct report_attachment *attachments; /* web form only */
+    size_t attachment_count;
 };
 
 /* Where a report came from decides which fields and channels it may use. */

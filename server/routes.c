@@ -5,12 +5,20 @@
  */
 #include "intake.h"
 #include "ops.h"
+#include "pages.h"
 #include "router.h"
 #include "sms.h"
 #include "status.h"
 #include "util.h"
 
 static const struct route table[] = {
+    {HTTP_METHOD_GET, "/", pages_index, 0, "index", NULL},
+    /* The form with up to form_max_files attachments. */
+    {HTTP_METHOD_POST, "/report", pages_report, 4194304, "report_form",
+     intake_admit_public},
+    {HTTP_METHOD_GET, "/status", pages_status_form, 0, "status_page", NULL},
+    {HTTP_METHOD_POST, "/status", pages_status, 131072, "status_form",
+     intake_admit_rate},
     {HTTP_METHOD_GET, "/healthz", ops_healthz, 0, "healthz", NULL},
     {HTTP_METHOD_GET, "/readyz", ops_readyz, 0, "readyz", NULL},
     {HTTP_METHOD_GET, "/metrics", ops_metrics, 0, "metrics", NULL},

@@ -24,7 +24,9 @@ struct lookup {
     char hash_hex[2 + 64 + 1];
     const char *message; /* status_post_message only */
     bool found;
-    struct buf *answer; /* the response body, filled from the row */
+    char *row;               /* the lookup's JSON document, in the arena */
+    struct arena *arena;     /* borrowed: the request's */
+    status_render_cb render; /* writes the answer */
 };
 
 static const char lookup_sql[] =
@@ -56,37 +58,85 @@ static void on_row(struct db_job *job, const PGresult *res)
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         return;
     l->found = true;
-    if (l->message == NULL)
-        buf_appends(l->answer, PQgetvalue(res, 0, 0));
+    const char *v = PQgetvalue(res, 0, 0);
+    l->row = arena_strndup(l->arena, v, strlen(v));
 }
 
 static void on_done(struct db_job *job, int status)
 {
     struct lookup *l = container_of(job, struct lookup, job);
-    struct http_response *res = &l->conn->res;
-    if (status != 0) {
-        buf_reset(&res->body);
+    int outcome = status != 0 ? 503 : !l->found ? 404 : l->message ? 201 : 200;
+    l->render(&l->conn->res, outcome, l->row);
+    http_conn_respond(l->conn, util_now_ms());
+}
+
+int status_start(struct worker *w, struct http_conn *conn,
+                 struct http_request *req, struct http_response *res,
+                 const char *receipt, const char *message,
+                 status_render_cb render)
+{
+    struct lookup *l = arena_alloc(req->arena, sizeof(*l));
+    memset(l, 0, sizeof(*l));
+    l->conn = conn;
+    l->arena = req->arena;
+    l->render = render;
+    l->message = message;
+    /* A malformed code takes the same path as an unknown one: it is hashed
+     * and looked up. */
+    char canonical[RECEIPT_CHARS + 1];
+    if (receipt_normalize(receipt, strlen(receipt), canonical) != 0) {
+        memset(canonical, '-', RECEIPT_CHARS);
+        canonical[RECEIPT_CHARS] = '\0';
+    }
+    unsigned char hash[32];
+    receipt_hash(w->server->receipt_key, canonical, hash);
+    static const char hex[] = "0123456789abcdef";
+    memcpy(l->hash_hex, "\\x", 2);
+    for (int i = 0; i < 32; i++) {
+        l->hash_hex[2 + 2 * i] = hex[hash[i] >> 4];
+        l->hash_hex[3 + 2 * i] = hex[hash[i] & 15];
+    }
+    l->hash_hex[66] = '\0';
+    l->job.send = send_lookup;
+    l->job.result = on_row;
+    l->job.done = on_done;
+    if (db_session_submit(&w->db, &l->job) != 0) {
+        render(res, 503, NULL);
+        return res->status;
+    }
+    return HTTP_ASYNC;
+}
+
+static void render_json(struct http_response *res, int outcome, const char *row)
+{
+    if (outcome == 503) {
         http_response_error(res, 503,
                             "the database is not reachable: retry after the "
                             "given seconds",
                             NULL);
-    } else if (!l->found) {
-        buf_reset(&res->body);
+    } else if (outcome == 404) {
         http_response_error(res, 404, "no report has this receipt code",
                             "receipt");
-    } else if (l->message != NULL) {
+    } else if (outcome == 201) {
         res->status = 201;
         res->content_type = "application/json";
         buf_appends(&res->body, "{\"status\":\"added\"}\n");
     } else {
         res->status = 200;
         res->content_type = "application/json";
+        buf_appends(&res->body, row ? row : "{}");
         buf_appends(&res->body, "\n");
     }
-    http_conn_respond(l->conn, util_now_ms());
 }
 
-/* Reads {"receipt": ..., "message": ...} and starts the job. */
+bool status_message_ok(const char *m)
+{
+    size_t n = m != NULL ? strlen(m) : 0;
+    return n > 0 && utf8_valid(m, n) && !utf8_has_controls(m, n, true) &&
+           utf8_count(m, n) <= MESSAGE_MAX;
+}
+
+/* Reads {"receipt": ..., "message": ...} and starts the lookup. */
 static int start(struct worker *w, struct http_conn *conn,
                  struct http_request *req, struct http_response *res,
                  bool with_message)
@@ -104,58 +154,25 @@ static int start(struct worker *w, struct http_conn *conn,
     }
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "receipt");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
-    struct lookup *l = arena_alloc(req->arena, sizeof(*l));
-    memset(l, 0, sizeof(*l));
-    l->conn = conn;
-    l->answer = &res->body;
-    int rc = 0;
+    int rc;
     if (!cJSON_IsString(r)) {
         rc = http_response_error(res, 422, "the receipt code is required",
                                  "receipt");
-        goto done;
+    } else if (with_message &&
+               (!cJSON_IsString(m) || !status_message_ok(m->valuestring))) {
+        rc = http_response_error(res, 422,
+                                 "a message of 1 to 5000 characters of text "
+                                 "is required",
+                                 "message");
+    } else {
+        const char *receipt =
+            arena_strndup(req->arena, r->valuestring, strlen(r->valuestring));
+        const char *message = with_message
+                                  ? arena_strndup(req->arena, m->valuestring,
+                                                  strlen(m->valuestring))
+                                  : NULL;
+        rc = status_start(w, conn, req, res, receipt, message, render_json);
     }
-    if (with_message) {
-        size_t n = cJSON_IsString(m) ? strlen(m->valuestring) : 0;
-        if (n == 0 || !utf8_valid(m->valuestring, n) ||
-            utf8_has_controls(m->valuestring, n, true) ||
-            utf8_count(m->valuestring, n) > MESSAGE_MAX) {
-            rc = http_response_error(res, 422,
-                                     "a message of 1 to 5000 characters of "
-                                     "text is required",
-                                     "message");
-            goto done;
-        }
-        l->message = arena_strndup(req->arena, m->valuestring, n);
-    }
-
-    /* A malformed code takes the same path as an unknown one: it is hashed
-     * as typed and looked up. */
-    char canonical[RECEIPT_CHARS + 1];
-    if (receipt_normalize(r->valuestring, strlen(r->valuestring), canonical) !=
-        0) {
-        memset(canonical, '-', RECEIPT_CHARS);
-        canonical[RECEIPT_CHARS] = '\0';
-    }
-    unsigned char hash[32];
-    receipt_hash(w->server->receipt_key, canonical, hash);
-    static const char hex[] = "0123456789abcdef";
-    memcpy(l->hash_hex, "\\x", 2);
-    for (int i = 0; i < 32; i++) {
-        l->hash_hex[2 + 2 * i] = hex[hash[i] >> 4];
-        l->hash_hex[3 + 2 * i] = hex[hash[i] & 15];
-    }
-    l->hash_hex[66] = '\0';
-    l->job.send = send_lookup;
-    l->job.result = on_row;
-    l->job.done = on_done;
-    if (db_session_submit(&w->db, &l->job) != 0)
-        rc = http_response_error(res, 503,
-                                 "the database is not reachable: retry "
-                                 "after the given seconds",
-                                 NULL);
-    else
-        rc = HTTP_ASYNC;
-done:
     cJSON_Delete(root);
     return rc;
 }

@@ -12,7 +12,32 @@
 #ifndef TIPD_STATUS_H
 #define TIPD_STATUS_H
 
+#include <stdbool.h>
+
 #include "router.h"
+
+struct worker;
+
+/*
+ * Writes the answer of a lookup: outcome 200 (row is the report's state
+ * and messages as a JSON document), 201 (message added), 404 (unknown
+ * code) or 503 (database).
+ */
+typedef void (*status_render_cb)(struct http_response *res, int outcome,
+                                 const char *row);
+
+/*
+ * Looks up receipt (as typed), or with message adds it as the reporter's;
+ * render writes the answer. Returns HTTP_ASYNC, or a status with res
+ * filled through render. Strings must live in req's arena.
+ */
+int status_start(struct worker *w, struct http_conn *conn,
+                 struct http_request *req, struct http_response *res,
+                 const char *receipt, const char *message,
+                 status_render_cb render);
+
+/* Whether m is an acceptable reporter message (1..5000 characters). */
+bool status_message_ok(const char *m);
 
 int status_post_lookup(void *app, struct http_conn *conn,
                        struct http_request *req, struct http_response *res);
