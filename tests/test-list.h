@@ -49,4 +49,5 @@
     X(e2e, intake_staff_tokens)                                                \
     X(e2e, intake_rate_limit)                                                  \
     X(e2e, intake_database_down)                                               \
+    X(e2e, intake_web_form)                                                    \
     X(e2e, sms_replays_and_forgeries)

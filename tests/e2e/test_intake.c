@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "test.h"
@@ -399,5 +400,137 @@ void test_intake_database_down(void)
     struct e2e e;
     if (e2e_init(&e, "intake_database_down") == 0)
         database_down(&e);
+    e2e_cleanup(&e);
+}
+
+/* Builds a multipart body with content and one file of n bytes. */
+static size_t multipart(char *out, size_t cap, const char *content,
+                        const unsigned char *file, size_t n)
+{
+    size_t len = (size_t)snprintf(
+        out, cap,
+        "--XyZ\r\nContent-Disposition: form-data; name=\"idempotency_key\""
+        "\r\n\r\nform-1\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\n"
+        "%s\r\n--XyZ\r\nContent-Disposition: form-data; name=\"region\""
+        "\r\n\r\n410105\r\n--XyZ\r\nContent-Disposition: form-data; "
+        "name=\"attachment\"; filename=\"证据.bin\"\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n",
+        content);
+    memcpy(out + len, file, n);
+    len += n;
+    len += (size_t)snprintf(out + len, cap - len, "\r\n--XyZ--\r\n");
+    return len;
+}
+
+static void web_form(struct e2e *e)
+{
+    static const char *const sets[] = {"rate_limit_per_minute=0",
+                                       "form_max_file_bytes=4096", NULL};
+    struct e2e_reply r;
+    char v[512];
+    CHECK_INT(e2e_migrate(e), 0);
+    CHECK_INT(e2e_start(e, sets), 0);
+
+    /* The form page: its fields, and the headers of E4; no cookie. */
+    e2e_reply_init(&r);
+    CHECK_INT(e2e_get(e, "/", &r), 200);
+    CHECK(strstr(r.r[0].body, "name=\"content\"") != NULL);
+    CHECK(strstr(r.r[0].body, "name=\"accused_name\"") != NULL);
+    CHECK(strstr(r.r[0].body, "enctype=\"multipart/form-data\"") != NULL);
+    CHECK(e2e_header_is(&r.r[0], "Cache-Control", "no-store"));
+    CHECK(e2e_header_is(&r.r[0], "Referrer-Policy", "no-referrer"));
+    CHECK(e2e_header_is(&r.r[0], "X-Content-Type-Options", "nosniff"));
+    CHECK(e2e_header_is(&r.r[0], "X-Frame-Options", "DENY"));
+    CHECK(http_client_header(&r.r[0], "Content-Security-Policy", v, sizeof(v)));
+    CHECK(strstr(v, "default-src 'none'") != NULL);
+    CHECK(!http_client_header(&r.r[0], "Set-Cookie", v, sizeof(v)));
+    CHECK(e2e_header_is(&r.r[0], "Server", "tipd"));
+    e2e_reply_free(&r);
+
+    /* Multipart with a binary file: the receipt page, and the file's exact
+     * bytes stored with the report. */
+    unsigned char file[600];
+    for (size_t i = 0; i < sizeof(file); i++)
+        file[i] = (unsigned char)(i * 7);
+    static char body[8192];
+    size_t n = multipart(body, sizeof(body), "网页表单举报 <b>粗体</b>", file,
+                         sizeof(file));
+    char req[9000];
+    int len = snprintf(req, sizeof(req),
+                       "POST /report HTTP/1.1\r\nHost: e2e\r\nConnection: "
+                       "close\r\nContent-Type: multipart/form-data; "
+                       "boundary=XyZ\r\nContent-Length: %zu\r\n\r\n",
+                       n);
+    memcpy(req + len, body, n);
+    e2e_reply_init(&r);
+    CHECK_INT(e2e_exchange(e, req, (size_t)len + n, 1, 10000, &r), 0);
+    CHECK_INT(r.r[0].status, 201);
+    CHECK(strstr(r.r[0].body, "class=\"code\"") != NULL);
+    CHECK(strstr(r.r[0].body, "<b>") == NULL); /* content not echoed */
+    e2e_reply_free(&r);
+    CHECK_INT(count(e, "SELECT count(*) FROM attachments a JOIN reports r ON "
+                       "r.id = a.report_id WHERE a.filename = '证据.bin' AND "
+                       "length(a.data) = 600 AND get_byte(a.data, 599) = "
+                       "(599 * 7) % 256 AND r.content = '网页表单举报 "
+                       "<b>粗体</b>'"),
+              1);
+    /* The same form sent again (another boundary): the same report. */
+    CHECK_INT(e2e_exchange(e, req, (size_t)len + n, 1, 10000, &r), 0);
+    CHECK_INT(r.r[0].status, 201);
+    e2e_reply_free(&r);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 1);
+
+    /* Urlencoded, no file. */
+    CHECK_INT(post(e, "/report", "application/x-www-form-urlencoded", "",
+                   "content=%E4%B8%BE%E6%8A%A5&accused_name=%E7%8E%8B%E4%BA%94",
+                   &r),
+              201);
+    e2e_reply_free(&r);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE accused_name = "
+                       "'王五'"),
+              1);
+
+    /* Refused forms: an HTML page naming the field; nothing stored. */
+    CHECK_INT(post(e, "/report", "application/x-www-form-urlencoded", "",
+                   "content=x&region=<script>", &r),
+              422);
+    CHECK(strstr(r.r[0].body, "region") != NULL);
+    CHECK(strstr(r.r[0].body, "<script>") == NULL);
+    e2e_reply_free(&r);
+    unsigned char big[5000] = {0};
+    n = multipart(body, sizeof(body), "x", big, sizeof(big));
+    len = snprintf(req, sizeof(req),
+                   "POST /report HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n"
+                   "Content-Type: multipart/form-data; boundary=XyZ\r\n"
+                   "Content-Length: %zu\r\n\r\n",
+                   n);
+    memcpy(req + len, body, n);
+    CHECK_INT(e2e_exchange(e, req, (size_t)len + n, 1, 10000, &r), 0);
+    CHECK_INT(r.r[0].status, 413);
+    e2e_reply_free(&r);
+
+    /* An upload cut off midway: nothing of it is stored (E6). */
+    int fd = e2e_connect(e);
+    CHECK(fd >= 0);
+    len = snprintf(req, sizeof(req),
+                   "POST /report HTTP/1.1\r\nHost: e2e\r\nContent-Type: "
+                   "multipart/form-data; boundary=XyZ\r\nContent-Length: "
+                   "9999\r\n\r\n--XyZ\r\nContent-Disposition: form-data; "
+                   "name=\"content\"\r\n\r\n中途断开的上传");
+    CHECK_INT(e2e_send(fd, req, (size_t)len), 0);
+    close(fd);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content LIKE "
+                       "'%中途断开%'"),
+              0);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 2);
+}
+
+void test_intake_web_form(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "intake_web_form") == 0)
+        web_form(&e);
     e2e_cleanup(&e);
 }
