@@ -3,6 +3,9 @@
  */
 #include "admin.h"
 
+#include "db.h"
+#include "util.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <libpq-fe.h>
@@ -11,22 +14,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-static PGconn *connect_db(const char *conninfo, char *err, size_t errlen)
-{
-    if (conninfo == NULL || conninfo[0] == '\0') {
-        snprintf(err, errlen, "database: not set (a libpq connection string)");
-        return NULL;
-    }
-    PGconn *pg = PQconnectdb(conninfo);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        snprintf(err, errlen, "database: cannot connect: %s",
-                 PQerrorMessage(pg));
-        PQfinish(pg);
-        return NULL;
-    }
-    return pg;
-}
 
 /* Runs one statement; 0 or -1 with the server's message. */
 static int exec(PGconn *pg, const char *sql, int n, const char *const *params,
@@ -175,7 +162,7 @@ int admin_units_import(const char *conninfo, const char *path, int *count,
         index++;
     }
 
-    PGconn *pg = connect_db(conninfo, err, errlen);
+    PGconn *pg = db_connect_blocking(conninfo, err, errlen);
     if (pg == NULL) {
         cJSON_Delete(root);
         return -1;
@@ -259,14 +246,10 @@ int admin_token_create(const char *conninfo, const char *unit, const char *role,
     }
     token[69] = '\0';
     admin_token_hash(token, strlen(token), hash);
-    char hash_hex[2 + 64 + 1] = "\\x";
-    for (int i = 0; i < 32; i++) {
-        hash_hex[2 + 2 * i] = hex[hash[i] >> 4];
-        hash_hex[3 + 2 * i] = hex[hash[i] & 15];
-    }
-    hash_hex[66] = '\0';
+    char hash_hex[2 + 64 + 1];
+    util_bytea_hex(hash, sizeof(hash), hash_hex);
 
-    PGconn *pg = connect_db(conninfo, err, errlen);
+    PGconn *pg = db_connect_blocking(conninfo, err, errlen);
     if (pg == NULL)
         return -1;
     PGresult *r = NULL;
@@ -337,7 +320,7 @@ int admin_token_revoke(const char *conninfo, const char *id, char *err,
                  "create` printed");
         return -1;
     }
-    PGconn *pg = connect_db(conninfo, err, errlen);
+    PGconn *pg = db_connect_blocking(conninfo, err, errlen);
     if (pg == NULL)
         return -1;
     PGresult *r = NULL;

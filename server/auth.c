@@ -58,13 +58,8 @@ int auth_start(struct auth_request *a, struct worker *w, struct http_conn *conn,
     size_t len = h->value_len - 7;
     unsigned char hash[32];
     admin_token_hash(token, len, hash);
-    static const char hex[] = "0123456789abcdef";
     memset(a, 0, sizeof(*a));
-    memcpy(a->hash_hex, "\\x", 2);
-    for (int i = 0; i < 32; i++) {
-        a->hash_hex[2 + 2 * i] = hex[hash[i] >> 4];
-        a->hash_hex[3 + 2 * i] = hex[hash[i] & 15];
-    }
+    util_bytea_hex(hash, sizeof(hash), a->hash_hex);
     a->worker = w;
     a->conn = conn;
     a->done = done;

@@ -14,6 +14,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -397,4 +398,22 @@ void db_session_stop(struct db_session *s, db_closed_cb cb)
 bool db_session_ready(const struct db_session *s)
 {
     return s->ready;
+}
+
+PGconn *db_connect_blocking(const char *conninfo, char *err, size_t errlen)
+{
+    if (conninfo == NULL || conninfo[0] == '\0') {
+        snprintf(err, errlen,
+                 "database: not set; give a libpq connection string, e.g. "
+                 "database = host=/run/postgresql dbname=tipd user=tipd");
+        return NULL;
+    }
+    PGconn *pg = PQconnectdb(conninfo);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        snprintf(err, errlen, "database: cannot connect: %s",
+                 PQerrorMessage(pg));
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
 }

@@ -125,4 +125,11 @@ void db_session_on_idle(struct db_session *s,
 void db_session_stop(struct db_session *s, db_closed_cb cb);
 bool db_session_ready(const struct db_session *s);
 
+/*
+ * A blocking connection for the commands that run before or instead of
+ * serving (migrate, units, token). Returns it (free with PQfinish), or NULL
+ * with err saying what to fix.
+ */
+PGconn *db_connect_blocking(const char *conninfo, char *err, size_t errlen);
+
 #endif

@@ -4,6 +4,8 @@
  */
 #include "migrate.h"
 
+#include "db.h"
+
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -20,24 +22,6 @@ static void sha256_hex(const char *data, size_t len, char out[65])
     EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
     for (unsigned i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-static PGconn *connect_db(const char *conninfo, char *err, size_t errlen)
-{
-    if (conninfo == NULL || conninfo[0] == '\0') {
-        snprintf(err, errlen,
-                 "database: not set; give a libpq connection string, e.g. "
-                 "database = host=/run/postgresql dbname=tipd user=tipd");
-        return NULL;
-    }
-    PGconn *pg = PQconnectdb(conninfo);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        snprintf(err, errlen, "database: cannot connect: %s",
-                 PQerrorMessage(pg));
-        PQfinish(pg);
-        return NULL;
-    }
-    return pg;
 }
 
 /* Runs sql; 0 if it succeeded, else -1 with the server's message. */
@@ -134,7 +118,7 @@ fail:
 int migrate_apply(const char *conninfo, int *applied, char *err, size_t errlen)
 {
     *applied = 0;
-    PGconn *pg = connect_db(conninfo, err, errlen);
+    PGconn *pg = db_connect_blocking(conninfo, err, errlen);
     if (pg == NULL)
         return -1;
     PQclear(PQexec(pg, "SET client_min_messages = warning"));
@@ -150,7 +134,7 @@ int migrate_apply(const char *conninfo, int *applied, char *err, size_t errlen)
 
 int migrate_check(const char *conninfo, char *err, size_t errlen)
 {
-    PGconn *pg = connect_db(conninfo, err, errlen);
+    PGconn *pg = db_connect_blocking(conninfo, err, errlen);
     if (pg == NULL)
         return -1;
     int rc = -1;

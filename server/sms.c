@@ -26,7 +26,6 @@
 /* The reply SMS: the receipt and what it is for, short enough for one
  * 70-character UCS-2 message. */
 #define REPLY_STORED "已收到您的举报。回执码：%s，请妥善保存，凭此码查询进展。"
-#define REPLY_RETRY "系统繁忙，未能保存您的举报，请稍后重发。"
 
 enum gateway { GATEWAY_KANNEL, GATEWAY_TWILIO, GATEWAY_GENERIC };
 
@@ -60,12 +59,20 @@ static void sender_hash(const struct worker *w, const char *number,
     HMAC(EVP_sha256(), w->server->receipt_key, 32, msg, 11 + n, out, &len);
 }
 
-static void reply_text(const struct intake_submission *s, char *out, size_t cap)
+/* Answers a message that was not stored; false if it was. A gateway
+ * retries a non-2xx callback later. */
+static bool not_stored(struct intake_submission *s, struct http_response *res)
 {
     if (s->item.status == 201)
-        snprintf(out, cap, REPLY_STORED, s->receipt);
-    else
-        snprintf(out, cap, REPLY_RETRY);
+        return false;
+    http_response_error(res, s->item.status == 409 ? 409 : 503,
+                        "the message could not be stored now", NULL);
+    return true;
+}
+
+static void reply_text(const struct intake_submission *s, char *out, size_t cap)
+{
+    snprintf(out, cap, REPLY_STORED, s->receipt);
 }
 
 /* Kannel: the answer's body is the reply SMS. A 503 makes Kannel retry
@@ -74,17 +81,14 @@ static void render_kannel(struct intake_submission *s,
                           struct http_response *res)
 {
     char text[256];
+    if (not_stored(s, res))
+        return;
     reply_text(s, text, sizeof(text));
-    if (s->item.status == 201) {
-        res->status = 200;
-        res->content_type = "text/plain; charset=utf-8";
-        /* UCS-2, or Kannel squeezes Chinese into GSM as "???" */
-        http_response_header(res, "X-Kannel-Coding", "2");
-        buf_appends(&res->body, text);
-    } else {
-        http_response_error(res, s->item.status == 409 ? 409 : 503,
-                            "the message could not be stored now", NULL);
-    }
+    res->status = 200;
+    res->content_type = "text/plain; charset=utf-8";
+    /* UCS-2, or Kannel squeezes Chinese into GSM as "???" */
+    http_response_header(res, "X-Kannel-Coding", "2");
+    buf_appends(&res->body, text);
 }
 
 /* Twilio: TwiML with one <Message>; the receipt's characters need no XML
@@ -93,11 +97,8 @@ static void render_twilio(struct intake_submission *s,
                           struct http_response *res)
 {
     char text[256];
-    if (s->item.status != 201) {
-        http_response_error(res, s->item.status == 409 ? 409 : 503,
-                            "the message could not be stored now", NULL);
+    if (not_stored(s, res))
         return;
-    }
     reply_text(s, text, sizeof(text));
     res->status = 200;
     res->content_type = "text/xml; charset=utf-8";
@@ -111,11 +112,8 @@ static void render_generic(struct intake_submission *s,
                            struct http_response *res)
 {
     char text[256];
-    if (s->item.status != 201) {
-        http_response_error(res, s->item.status == 409 ? 409 : 503,
-                            "the message could not be stored now", NULL);
+    if (not_stored(s, res))
         return;
-    }
     reply_text(s, text, sizeof(text));
     res->status = 200;
     res->content_type = "application/json";

@@ -90,13 +90,7 @@ int status_start(struct worker *w, struct http_conn *conn,
     }
     unsigned char hash[32];
     receipt_hash(w->server->receipt_key, canonical, hash);
-    static const char hex[] = "0123456789abcdef";
-    memcpy(l->hash_hex, "\\x", 2);
-    for (int i = 0; i < 32; i++) {
-        l->hash_hex[2 + 2 * i] = hex[hash[i] >> 4];
-        l->hash_hex[3 + 2 * i] = hex[hash[i] & 15];
-    }
-    l->hash_hex[66] = '\0';
+    util_bytea_hex(hash, sizeof(hash), l->hash_hex);
     l->job.send = send_lookup;
     l->job.result = on_row;
     l->job.done = on_done;

@@ -104,3 +104,15 @@ void util_copy(char *dst, size_t cap, const char *src)
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
+
+void util_bytea_hex(const unsigned char *bytes, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    out[0] = '\\';
+    out[1] = 'x';
+    for (size_t i = 0; i < n; i++) {
+        out[2 + 2 * i] = hex[bytes[i] >> 4];
+        out[3 + 2 * i] = hex[bytes[i] & 15];
+    }
+    out[2 + 2 * n] = '\0';
+}

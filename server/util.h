@@ -38,6 +38,10 @@ int util_parse_u64(const char *s, size_t len, uint64_t *out);
  * NUL-terminated. */
 void util_copy(char *dst, size_t cap, const char *src);
 
+/* Writes n bytes as a PostgreSQL bytea text literal ("\\x" and hex digits)
+ * into out, which must hold 2 + 2 * n + 1 bytes. */
+void util_bytea_hex(const unsigned char *bytes, size_t n, char *out);
+
 /* Case-insensitive ASCII comparison of a counted string with a C string. */
 int util_ieq(const char *s, size_t len, const char *lit);
 
