@@ -209,33 +209,35 @@ static void slow_body_min_rate(struct e2e *e)
     CHECK(sent < 300);
     CHECK_INT(open_tx, 0); /* no transaction waits on a body */
 
-    /* Fast enough but endless: 10 bytes every 50 ms (200 B/s) of a body
-     * that would take 50 s: cut by body_timeout_ms (2 s) in total. */
+    /* Fast enough but endless: 50 bytes every 50 ms (1,000 B/s, ten times
+     * the minimum, so a loaded machine's scheduling jitter cannot make it
+     * look slow) of a body that would take 100 s: cut by body_timeout_ms
+     * (2 s) in total. */
     e2e_reply_init(&r);
-    uint64_t long_ms = trickle_report(e, 10000, 10, 50, &r, &sent, &open_tx);
+    uint64_t long_ms = trickle_report(e, 100000, 50, 50, &r, &sent, &open_tx);
     ok = e2e_one_error(&r, c408, why, sizeof(why));
     e2e_reply_free(&r);
     printf("endless body: 408 and closed %llu ms into the body, after %zu "
            "bytes\n",
            (unsigned long long)long_ms, sent);
     if (!ok) {
-        test_failf(__FILE__, __LINE__, "200 B/s endless body: %s", why);
+        test_failf(__FILE__, __LINE__, "1,000 B/s endless body: %s", why);
         return;
     }
     CHECK(long_ms >= 1950);
     CHECK(long_ms <= 2600);
     CHECK_INT(open_tx, 0);
 
-    /* The control: the same rate for 300 bytes (three windows) is not
+    /* The control: the same rate for 1,500 bytes (three windows) is not
      * cut, and the report is stored. */
     e2e_reply_init(&r);
-    uint64_t ok_ms = trickle_report(e, 300, 10, 50, &r, &sent, &open_tx);
+    uint64_t ok_ms = trickle_report(e, 1500, 50, 50, &r, &sent, &open_tx);
     bool stored = r.count == 1 && r.r[0].status == 201;
     e2e_escape(r.data, r.len, why, sizeof(why));
     e2e_reply_free(&r);
     if (!stored) {
         test_failf(__FILE__, __LINE__,
-                   "a 200 B/s body was not stored (%llu ms): '%s'",
+                   "a 1,000 B/s body was not stored (%llu ms): '%s'",
                    (unsigned long long)ok_ms, why);
         return;
     }
