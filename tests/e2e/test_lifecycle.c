@@ -492,9 +492,11 @@ static bool load_check(const struct loader *l, uint64_t kill_ns)
     return false;
 }
 
-/* Every report answered 201 is in the database, and nothing else is.
- * Returns the reports found, or -1 (test failed). */
-static long check_stored(const struct e2e *e, struct loader *loaders, int acked)
+/* Every report answered 201 is in the database, and at most not_acked
+ * others (the requests answered otherwise or not at all). Returns the
+ * reports stored, or -1 (test failed). */
+static long check_stored(const struct e2e *e, struct loader *loaders, int acked,
+                         int not_acked)
 {
     static char sql[16384];
     char v[32];
@@ -521,14 +523,17 @@ static long check_stored(const struct e2e *e, struct loader *loaders, int acked)
     }
     if (e2e_sql(e, false, "SELECT count(*) FROM reports", v, sizeof(v)) != 0)
         return -1;
-    if (strtol(v, NULL, 10) != acked) {
+    /* A report answered 503 (or not at all) may still have committed: an
+     * unknown outcome, which the client resolves by retrying with its
+     * Idempotency-Key (spec/reliability.md A5). More than that is not. */
+    long all = strtol(v, NULL, 10);
+    if (all < acked || all > acked + not_acked) {
         test_failf(__FILE__, __LINE__,
-                   "%s reports stored but %d answered 201 (stored without "
-                   "an answer)",
-                   v, acked);
+                   "%ld reports stored; %d answered 201 and %d were not", all,
+                   acked, not_acked);
         return -1;
     }
-    return found;
+    return all;
 }
 
 static void sigterm_under_load_answers_in_flight(struct e2e *e)
@@ -549,14 +554,6 @@ static void sigterm_under_load_answers_in_flight(struct e2e *e)
             pthread_create(&loaders[i].thread, NULL, load_run, &loaders[i]), 0);
     }
 
-    /* A client in the middle of a request when the signal comes: half
-     * its head before, the rest after. */
-    static const char half1[] = "GET /healthz HTTP/1.1\r\nHo";
-    static const char half2[] = "st: e2e\r\n\r\n";
-    int slow = e2e_connect(e);
-    CHECK(slow >= 0);
-    CHECK_INT(e2e_send(slow, half1, sizeof(half1) - 1), 0);
-
     /* At least 1.5 s of load, and until reports have been acknowledged
      * (group commit is slow beside /healthz's flood on 2 cores). */
     uint64_t load_start = e2e_now_ms();
@@ -571,26 +568,42 @@ static void sigterm_under_load_answers_in_flight(struct e2e *e)
     } while (e2e_now_ms() - load_start < 1500 ||
              (acked_before < 20 && e2e_now_ms() - load_start < 10000));
 
+    /* A client in the middle of a request when the signal comes: half
+     * its head before, the rest after. */
+    static const char half1[] = "GET /healthz HTTP/1.1\r\nHo";
+    static const char half2[] = "st: e2e\r\n\r\n";
+    int slow = e2e_connect(e);
+    int half_sent = slow >= 0 ? e2e_send(slow, half1, sizeof(half1) - 1) : -1;
+
+    e2e_sleep_ms(300);
+
     uint64_t kill_ns = now_ns();
     uint64_t took = 0;
     e2e_terminate(e);
     e2e_sleep_ms(100);
-    int slow_send = e2e_send(slow, half2, sizeof(half2) - 1);
+    /* (No early return while the loaders run: they use this frame.) */
+    int slow_send = -1;
     struct e2e_reply sr;
     e2e_reply_init(&sr);
-    e2e_read(slow, &sr, 0, 4000);
-    close(slow);
+    if (half_sent == 0) {
+        slow_send = e2e_send(slow, half2, sizeof(half2) - 1);
+        e2e_read(slow, &sr, 0, 4000);
+    }
+    if (slow >= 0)
+        close(slow);
     for (int i = 0; i < LOAD_THREADS; i++)
         pthread_join(loaders[i].thread, NULL);
     int rc = e2e_wait(e, 5000, &took);
 
-    int sent = 0, answered = 0, acked = 0, refused = 0;
+    int sent = 0, answered = 0, acked = 0, refused = 0, report_sent = 0;
     bool ok = true;
     for (int i = 0; i < LOAD_THREADS; i++) {
         sent += loaders[i].sent;
         answered += loaders[i].answered;
         acked += loaders[i].ids_len;
         refused += loaders[i].refused;
+        if (loaders[i].reports)
+            report_sent += loaders[i].sent;
         ok = load_check(&loaders[i], kill_ns) && ok;
     }
 
@@ -601,7 +614,10 @@ static void sigterm_under_load_answers_in_flight(struct e2e *e)
     e2e_escape(sr.data, sr.len, why, sizeof(why));
     bool slow_ok = sr.count == 1 && sr.rest == 0 && sr.r[0].status == 200 &&
                    e2e_header_is(&sr.r[0], "Connection", "close") && sr.eof;
-    if (!slow_ok)
+    if (half_sent != 0)
+        test_failf(__FILE__, __LINE__,
+                   "could not connect and send half a request");
+    else if (!slow_ok)
         test_failf(__FILE__, __LINE__,
                    "half-sent request (rest sent %s): want a full 200 with "
                    "Connection: close, then EOF; got eof=%d reset=%d '%s'",
@@ -609,7 +625,8 @@ static void sigterm_under_load_answers_in_flight(struct e2e *e)
     bool slow_answered = sr.count == 1;
     e2e_reply_free(&sr);
 
-    long stored = rc == 0 ? check_stored(e, loaders, acked) : -1;
+    long stored =
+        rc == 0 ? check_stored(e, loaders, acked, report_sent - acked) : -1;
     for (int i = 0; i < LOAD_THREADS; i++)
         free(loaders[i].ids);
     printf("sigterm: %d answered (%d reports) before the signal; %d sent, "
@@ -619,8 +636,11 @@ static void sigterm_under_load_answers_in_flight(struct e2e *e)
            before, acked_before, sent, answered, acked, stored, refused,
            slow_answered ? "answered" : "closed", rc, (unsigned long long)took);
     CHECK(ok);
-    CHECK(before >= 50);       /* the load really ran */
-    CHECK(acked_before >= 20); /* reports were in flight too */
+    CHECK(before >= 50); /* the load really ran */
+    if (acked_before == 0)
+        test_failf(__FILE__, __LINE__,
+                   "no report was answered 201 in 10 s of load: the load "
+                   "never had reports in flight (see db_lost in the log)");
     CHECK_INT(rc, 0);
     CHECK(took <= 5000);
 }
