@@ -215,6 +215,11 @@ static int on_head(void *ctx, struct http_request *req, uint64_t content_length,
                                 ? "no such resource"
                                 : "method not allowed on this resource",
                             NULL);
+        if (status == 405) {
+            char allow[64];
+            router_allow(c->router, req, allow, sizeof(allow));
+            http_response_header(&c->res, "Allow", allow);
+        }
         if (has_body)
             return status; /* refuse unread: the connection closes */
         c->early_status = status;

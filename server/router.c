@@ -5,6 +5,7 @@
  */
 #include "router.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Matches path against pattern; fills params on success. */
@@ -60,4 +61,18 @@ enum router_result router_match(const struct router *router,
         }
     }
     return path_known ? ROUTER_METHOD_NOT_ALLOWED : ROUTER_NOT_FOUND;
+}
+
+void router_allow(const struct router *router, struct http_request *req,
+                  char *out, size_t cap)
+{
+    bool get = false, post = false;
+    for (size_t i = 0; i < router->count; i++) {
+        if (!match(router->routes[i].pattern, req->path, req))
+            continue;
+        get = get || router->routes[i].method == HTTP_METHOD_GET;
+        post = post || router->routes[i].method == HTTP_METHOD_POST;
+    }
+    snprintf(out, cap, "%s%s%s", get ? "GET, HEAD" : "",
+             get && post ? ", " : "", post ? "POST" : "");
 }

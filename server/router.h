@@ -66,4 +66,11 @@ enum router_result router_match(const struct router *router,
                                 struct http_request *req,
                                 const struct route **out);
 
+/*
+ * Writes the methods that req's path allows ("GET, HEAD, POST"), for the
+ * Allow header of a 405, into out (cap bytes, NUL-terminated).
+ */
+void router_allow(const struct router *router, struct http_request *req,
+                  char *out, size_t cap);
+
 #endif

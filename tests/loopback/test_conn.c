@@ -76,6 +76,8 @@ void test_conn_keepalive_and_pipelining(void)
     fake_feeds(&f, "POST /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
     CHECK_INT(responses(&f, r), 1);
     CHECK_INT(r[0].status, 405);
+    CHECK(http_client_header(&r[0], "Allow", v, sizeof(v)));
+    CHECK_STR(v, "GET, HEAD"); /* RFC 9110: a 405 names what is allowed */
     CHECK(!f.shut);
     fake_feeds(&f, "POST /nope HTTP/1.1\r\nHost: a\r\nContent-Length: 3"
                    "\r\n\r\nabc");
