@@ -256,13 +256,26 @@ static int job_send(struct db_job *job, PGconn *pg)
     const char *values[PARAMS];
     for (int i = 0; i < PARAMS; i++)
         values[i] = b->params[i].data;
+    /* Parse and plan the statements once per connection, not per batch:
+     * at a few dozen rows a batch, planning the long INSERT costs as much
+     * as running it. */
+    b->first_result = 0;
+    if (b->prepared_for != b->db->connects) {
+        if (PQsendPrepare(pg, "tipd_batch_insert", insert_sql, PARAMS, NULL) !=
+                1 ||
+            PQsendPrepare(pg, "tipd_batch_lookup", lookup_sql, 2, NULL) != 1)
+            return -1;
+        b->first_result = 2;
+        b->prepared_for = b->db->connects;
+    }
     if (PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
-        PQsendQueryParams(pg, insert_sql, PARAMS, NULL, values, NULL, NULL,
-                          0) != 1)
+        PQsendQueryPrepared(pg, "tipd_batch_insert", PARAMS, values, NULL, NULL,
+                            0) != 1)
         return -1;
     if (b->keyed) {
         const char *lv[2] = {b->lookup[0].data, b->lookup[1].data};
-        if (PQsendQueryParams(pg, lookup_sql, 2, NULL, lv, NULL, NULL, 0) != 1)
+        if (PQsendQueryPrepared(pg, "tipd_batch_lookup", 2, lv, NULL, NULL,
+                                0) != 1)
             return -1;
     }
     return PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1
@@ -322,9 +335,15 @@ static void read_owners(struct batcher *b, const PGresult *res)
 static void job_result(struct db_job *job, const PGresult *res)
 {
     struct batcher *b = container_of(job, struct batcher, job);
-    int index = b->result_index++;
+    int index = b->result_index++ - b->first_result;
     ExecStatusType st = PQresultStatus(res);
     int last = b->keyed ? 3 : 2;
+    if (index < 0) {
+        /* A PREPARE's answer: if it failed, prepare again next time. */
+        if (st != PGRES_COMMAND_OK)
+            b->prepared_for = 0;
+        return;
+    }
     if (st == PGRES_FATAL_ERROR) {
         /* Validation keeps this from happening; if it does, the batch is
          * not stored and its requests are told to retry. The SQLSTATE and

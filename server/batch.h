@@ -75,6 +75,9 @@ struct batcher {
     bool keyed;       /* it has idempotency keys */
     int result_index; /* results seen */
     bool commit_ok;
+    uint64_t prepared_for; /* db->connects whose connection has the
+                              statements prepared; 0: none */
+    int first_result;      /* index of BEGIN's result in this batch */
     uint64_t sent_ms;
     struct buf params[22]; /* text-format arrays */
     struct buf lookup[2];  /* scopes and keys for statement 2 */

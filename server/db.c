@@ -212,6 +212,7 @@ static void connect_step(struct db_session *s)
         if (s->metrics != NULL)
             atomic_fetch_add_explicit(&s->metrics->db_connects, 1,
                                       memory_order_relaxed);
+        s->connects++;
         log_info("db_connected", "worker=%d", s->worker);
         s->backoff_ms = 50;
         set_state(s, DB_IDLE);

@@ -91,6 +91,8 @@ struct db_session {
     struct db_job *queue;      /* borrowed: waiting jobs, oldest first */
     struct db_job *queue_tail; /* borrowed: the newest waiting job */
     bool probe_failed;         /* the probe in flight got an error */
+    uint64_t connects;         /* connections made: a new one has no prepared
+                                  statements */
     uint64_t backoff_ms;       /* next reconnect wait */
     int pending_closes;        /* handles still closing */
     db_closed_cb on_closed;
