@@ -1,6 +1,9 @@
 /*
- * utf8: one forward pass each; the validator follows the table of RFC 3629
- * section 4 so every rejected form is a specific second-byte range.
+ * utf8: one forward pass each. The validator follows the table of RFC 3629
+ * section 4: the lead byte fixes the sequence length and the allowed range
+ * of the second byte, which is where every overlong form (E0, F0), every
+ * surrogate (ED) and everything past U+10FFFF (F4) shows; C0, C1 and F5..FF
+ * never lead.
  */
 #include "utf8.h"
 
@@ -62,7 +65,7 @@ bool utf8_has_controls(const char *s, size_t len, bool allow_newlines)
         if (c < 0x20 || c == 0x7f)
             return true;
         /* C1 controls are U+0080..U+009F: C2 80..C2 9F. */
-        if (c == 0xc2 && i + 1 < len && p[i + 1] <= 0x9f)
+        if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
             return true;
     }
     return false;

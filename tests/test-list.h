@@ -24,6 +24,8 @@
     X(unit, form_multipart)                                                    \
     X(unit, form_limits_and_malformed)                                         \
     X(unit, migrations_embedded_in_order)                                      \
+    X(unit, utf8_count_and_controls)                                           \
+    X(unit, form_multipart_syntax)                                             \
     X(loopback, conn_keepalive_and_pipelining)                                 \
     X(loopback, conn_body_content_length_and_chunked)                          \
     X(loopback, conn_limits_exact_statuses)                                    \
