@@ -379,9 +379,28 @@ static void job_done(struct db_job *job, int status)
                                   util_now_ms() - b->sent_ms,
                                   memory_order_relaxed);
     }
+    /* The outcome is unknown when the session failed (status < 0) after
+     * sending: COMMIT may have taken effect. A keyed item goes back to the
+     * front of the queue: its next batch finds the key's owner if the
+     * first commit happened, and stores it if not, so it is answered from
+     * the database either way (spec/reliability.md A5), within
+     * queue_timeout_ms. An item without a key cannot be told apart from a
+     * new report: it is answered 503. */
+    struct batch_item *again = NULL, *again_last = NULL;
     while (it != NULL) {
         struct batch_item *next = it->next;
         int answer = 503;
+        if (status < 0 && it->key != NULL) {
+            it->next = NULL;
+            if (again_last != NULL)
+                again_last->next = it;
+            else
+                again = it;
+            again_last = it;
+            b->pending++;
+            it = next;
+            continue;
+        }
         if (ok && it->stored) {
             it->report_id = it->assigned_id;
             answer = 201;
@@ -401,6 +420,12 @@ static void job_done(struct db_job *job, int status)
         log_warn("batch_not_committed", "reports=%zu status=%d", b->sent_count,
                  status);
     b->sent_count = 0;
+    if (again != NULL) {
+        again_last->next = b->head;
+        if (b->head == NULL)
+            b->tail = again_last;
+        b->head = again;
+    }
 }
 
 static void on_idle(struct db_session *s, void *data)

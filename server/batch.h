@@ -8,12 +8,14 @@
  *
  * A request is answered only from its batch's outcome: 201 when COMMIT's
  * command tag said COMMIT (PostgreSQL answers ROLLBACK to the COMMIT of a
- * failed transaction without an error), 503 when the batch failed or its
- * outcome was lost with the connection. Idempotency: a keyed request whose
- * key another request already owns (in an earlier batch, in this one, or in
- * another worker's batch still committing, which ON CONFLICT waits for) is
- * answered from the owner's row: 201 with the same report if the request
- * bytes are the same, 409 if the key was reused for a different request.
+ * failed transaction without an error), 503 when the batch failed. When the
+ * outcome was lost with the connection, keyed requests wait for the next
+ * batch, which finds what did commit; requests without a key get 503.
+ * Idempotency: a keyed request whose key another request already owns (in an
+ * earlier batch, in this one, or in another worker's batch still committing,
+ * which ON CONFLICT waits for) is answered from the owner's row: 201 with the
+ * same report if the request bytes are the same, 409 if the key was reused for
+ * a different request.
  *
  * Bounds: intake_max_pending waiting requests per worker (intake refuses
  * more with 503 before reading their bodies) and intake_queue_timeout_ms of
