@@ -24,6 +24,8 @@
 #include "migrate.h"
 #include "router.h"
 #include "server.h"
+#include "rules_cmd.h"
+#include "triage_cmd.h"
 
 #define TIPD_VERSION "0.1.0"
 
@@ -40,6 +42,7 @@ static int cmd_serve(struct config *c, int argc, char **argv);
 static int cmd_migrate(struct config *c, int argc, char **argv);
 static int cmd_units(struct config *c, int argc, char **argv);
 static int cmd_token(struct config *c, int argc, char **argv);
+static int cmd_triage(struct config *c, int argc, char **argv);
 
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the HTTP server until SIGTERM or SIGINT",
@@ -62,6 +65,11 @@ static const struct command commands[] = {
      "create makes the staff member if new (ROLE: operator, staff,\n"
      "supervisor or admin) and prints a new token once; only its SHA-256\n"
      "is stored. revoke stops a token at once.\n"},
+    {"triage", cmd_triage, "triage reports offline: JSON lines in, decisions out",
+     "  tipd triage --rules FILE < reports.jsonl > decisions.jsonl\n\n"
+     "Decides each report (cluster, accused, unit, category, queue,\n"
+     "priority, copies) with the server's triage code and no database,\n"
+     "one decision per line in input order (spec/triage.md section 7).\n"},
 };
 
 static void usage(FILE *f)
@@ -70,6 +78,8 @@ static void usage(FILE *f)
                "[--help]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-10s %s\n", "rules",
+            "check a rules file offline (tipd rules check FILE)");
     fprintf(f, "\nConfiguration: defaults, then the file (--config or "
                "$TIPD_CONFIG),\nthen TIPD_<KEY> environment variables, then "
                "--set. `tipd serve --help`\nlists every key.\n");
@@ -258,6 +268,12 @@ static int cmd_token(struct config *c, int argc, char **argv)
     return 0;
 }
 
+static int cmd_triage(struct config *c, int argc, char **argv)
+{
+    (void)c;
+    return triage_cmd_main(NULL, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
     /* A client that disconnects must not kill the server on write. */
@@ -272,6 +288,9 @@ int main(int argc, char **argv)
         printf("tipd %s\n", TIPD_VERSION);
         return 0;
     }
+    /* Checking a rules file needs no configuration. */
+    if (strcmp(argv[1], "rules") == 0)
+        return rules_check_main(argc - 2, argv + 2);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;

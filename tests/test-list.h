@@ -26,6 +26,32 @@
     X(unit, migrations_embedded_in_order)                                      \
     X(unit, utf8_count_and_controls)                                           \
     X(unit, form_multipart_syntax)                                             \
+    X(unit, workdays_civil_dates)                                              \
+    X(unit, workdays_shipped_calendar)                                         \
+    X(unit, workdays_deadlines_spring_festival)                                \
+    X(unit, workdays_deadlines_national_day)                                   \
+    X(unit, workdays_fallback_outside_known_years)                             \
+    X(unit, workdays_malformed_lines)                                          \
+    X(unit, workdays_failed_reload_keeps_calendar)                             \
+    X(unit, rules_shipped_file)                                                \
+    X(unit, rules_normalised_texts)                                            \
+    X(unit, rules_names_and_levels)                                            \
+    X(unit, rules_error_syntax)                                                \
+    X(unit, rules_error_unknown_key)                                           \
+    X(unit, rules_error_missing_and_duplicate_key)                             \
+    X(unit, rules_error_types)                                                 \
+    X(unit, rules_error_version)                                               \
+    X(unit, rules_error_units)                                                 \
+    X(unit, rules_error_ranks)                                                 \
+    X(unit, rules_error_channels)                                              \
+    X(unit, rules_error_categories)                                            \
+    X(unit, rules_error_actions)                                               \
+    X(unit, rules_error_limits)                                                \
+    X(unit, norm_nfkc_t2s_casefold)                                            \
+    X(unit, norm_slow_path_and_bad_bytes)                                      \
+    X(unit, textsig_amounts_and_overlap)                                       \
+    X(unit, triage_routing_rules)                                              \
+    X(unit, triage_decisions)                                                  \
     X(loopback, conn_keepalive_and_pipelining)                                 \
     X(loopback, conn_body_content_length_and_chunked)                          \
     X(loopback, conn_limits_exact_statuses)                                    \
