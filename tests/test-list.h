@@ -52,6 +52,8 @@
     X(unit, textsig_amounts_and_overlap)                                       \
     X(unit, triage_routing_rules)                                              \
     X(unit, triage_decisions)                                                  \
+    X(unit, triage_unnamed_reports_cluster)                                    \
+    X(unit, triage_restore_matches_decide)                                     \
     X(loopback, conn_keepalive_and_pipelining)                                 \
     X(loopback, conn_body_content_length_and_chunked)                          \
     X(loopback, conn_limits_exact_statuses)                                    \

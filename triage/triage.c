@@ -33,13 +33,13 @@
 #define LSH_BUCKET_MAX 64
 
 struct entry {
-    char *id;      /* owned */
-    char *akey;    /* owned, or NULL */
+    char *id;   /* owned */
+    char *akey; /* owned, or NULL */
     struct textsig f;
     uint64_t keywords; /* category keywords present: bit (k % 64) for the
                           k-th keyword of the rules file */
-    size_t root;   /* index of the cluster's first entry */
-    size_t size;   /* at a root: reports in the cluster */
+    size_t root;       /* index of the cluster's first entry */
+    size_t size;       /* at a root: reports in the cluster */
 };
 
 struct list {
@@ -54,6 +54,7 @@ struct triage {
     struct entry *entries; /* owned */
     size_t count, cap;
     struct strmap by_accused; /* accused key -> index into lists */
+    struct strmap by_id;      /* report id -> index into entries */
     struct list *lists;       /* owned */
     size_t list_count, list_cap;
     struct lsh_bucket *buckets; /* owned; open addressing on band hash */
@@ -87,6 +88,7 @@ struct triage *triage_new(const struct norm *norm, const struct rules *rules)
     t->rules = rules;
     t->names = accused_index_new();
     strmap_init(&t->by_accused);
+    strmap_init(&t->by_id);
     return t;
 }
 
@@ -104,6 +106,7 @@ void triage_free(struct triage *t)
         free(t->lists[i].items);
     free(t->lists);
     strmap_cleanup(&t->by_accused);
+    strmap_cleanup(&t->by_id);
     free(t->buckets);
     accused_index_free(t->names);
     free(t);
@@ -221,7 +224,8 @@ static struct lsh_bucket *bucket_find(struct triage *t, uint64_t key,
     return &t->buckets[j];
 }
 
-/* --- the decision ----------------------------------------------------------- */
+/* --- the decision -----------------------------------------------------------
+ */
 
 static bool duplicate_of(const struct entry *a, const struct entry *b,
                          double *score)
@@ -334,6 +338,108 @@ static void apply_rules(const struct triage *t, const struct triage_report *r,
     }
 }
 
+/* The best earlier duplicate of e, or SIZE_MAX: among the reports on the
+ * same accused, or those sharing an LSH band when e names nobody. */
+static size_t find_duplicate(struct triage *t, const struct entry *e)
+{
+    if (e->akey != NULL) {
+        const size_t *slot = strmap_get(&t->by_accused, e->akey);
+        if (slot == NULL)
+            return SIZE_MAX;
+        const struct list *l = &t->lists[*slot];
+        return best_of(t, l->items, l->count, e, e->akey);
+    }
+    uint64_t keys[LSH_BANDS];
+    band_keys(&e->f, keys);
+    size_t dup = SIZE_MAX;
+    for (int b = 0; b < LSH_BANDS; b++) {
+        struct lsh_bucket *bk = bucket_find(t, keys[b], false);
+        if (bk == NULL)
+            continue;
+        size_t got = best_of(t, bk->items, bk->count, e, NULL);
+        if (got != SIZE_MAX &&
+            (dup == SIZE_MAX || textsig_overlap(&t->entries[got].f, &e->f) >
+                                    textsig_overlap(&t->entries[dup].f, &e->f)))
+            dup = got;
+    }
+    return dup;
+}
+
+/*
+ * Stores e (taking its memory) in the indexes, in the cluster whose first
+ * entry is root (SIZE_MAX: a cluster of its own). Returns the cluster's
+ * first entry; *accused_reports gets the reports on e's accused.
+ */
+static const struct entry *remember(struct triage *t, struct entry *e,
+                                    size_t root, size_t *accused_reports)
+{
+    size_t self = t->count;
+    *accused_reports = 0;
+    if (e->akey != NULL) {
+        bool added;
+        size_t *slot = strmap_put(&t->by_accused, e->akey, &added);
+        if (added) {
+            if (t->list_count == t->list_cap) {
+                t->list_cap = t->list_cap ? t->list_cap * 2 : 64;
+                t->lists = realloc(t->lists, t->list_cap * sizeof(*t->lists));
+                if (t->lists == NULL)
+                    abort();
+            }
+            memset(&t->lists[t->list_count], 0, sizeof(*t->lists));
+            *slot = t->list_count++;
+        }
+        list_push(&t->lists[*slot], self);
+        *accused_reports = t->lists[*slot].count;
+    } else {
+        uint64_t keys[LSH_BANDS];
+        band_keys(&e->f, keys);
+        for (int b = 0; b < LSH_BANDS; b++) {
+            struct lsh_bucket *bk = bucket_find(t, keys[b], true);
+            if (bk->count < LSH_BUCKET_MAX) {
+                bk->items[bk->count++] = self;
+            } else {
+                bk->items[bk->next] = self;
+                bk->next = (bk->next + 1) % LSH_BUCKET_MAX;
+            }
+        }
+    }
+    if (t->count == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 1024;
+        t->entries = realloc(t->entries, t->cap * sizeof(*t->entries));
+        if (t->entries == NULL)
+            abort();
+    }
+    bool added;
+    *strmap_put(&t->by_id, e->id, &added) = self;
+    e->root = root == SIZE_MAX ? self : root;
+    e->size = 0;
+    t->entries[t->count++] = *e;
+    struct entry *first = &t->entries[t->entries[self].root];
+    first->size++;
+    return first;
+}
+
+void triage_restore(struct triage *t, const struct triage_report *r,
+                    const char *cluster, const char *accused_key)
+{
+    struct entry e = {0};
+    char *text = normalise(t, r->content != NULL ? r->content : "");
+    textsig_init(&e.f, t->norm, text);
+    e.keywords = keyword_mask(t->rules, text);
+    free(text);
+    e.id = strdup(r->id != NULL ? r->id : "");
+    if (e.id == NULL)
+        abort();
+    e.akey = accused_key != NULL ? strdup(accused_key) : NULL;
+    const size_t *first = cluster != NULL && strcmp(cluster, e.id) != 0
+                              ? strmap_get(&t->by_id, cluster)
+                              : NULL;
+    size_t ignored;
+    remember(t, &e, first != NULL ? t->entries[*first].root : SIZE_MAX,
+             &ignored);
+    triage_learn(t, r);
+}
+
 void triage_decide(struct triage *t, const struct triage_report *r,
                    struct triage_decision *d)
 {
@@ -385,58 +491,10 @@ void triage_decide(struct triage *t, const struct triage_report *r,
         abort();
     e.akey = d->accused_key != NULL ? strdup(d->accused_key) : NULL;
     e.keywords = keyword_mask(rules, text);
-    size_t self = t->count, dup = SIZE_MAX;
-    uint64_t keys[LSH_BANDS];
-    if (e.akey != NULL) {
-        bool added;
-        size_t *slot = strmap_put(&t->by_accused, e.akey, &added);
-        if (added) {
-            if (t->list_count == t->list_cap) {
-                t->list_cap = t->list_cap ? t->list_cap * 2 : 64;
-                t->lists = realloc(t->lists, t->list_cap * sizeof(*t->lists));
-                if (t->lists == NULL)
-                    abort();
-            }
-            memset(&t->lists[t->list_count], 0, sizeof(*t->lists));
-            *slot = t->list_count++;
-        }
-        struct list *l = &t->lists[*slot];
-        dup = best_of(t, l->items, l->count, &e, e.akey);
-        list_push(l, self);
-        d->accused_reports = l->count;
-    } else {
-        band_keys(&e.f, keys);
-        for (int b = 0; b < LSH_BANDS; b++) {
-            struct lsh_bucket *bk = bucket_find(t, keys[b], false);
-            if (bk == NULL)
-                continue;
-            size_t got = best_of(t, bk->items, bk->count, &e, NULL);
-            if (got != SIZE_MAX &&
-                (dup == SIZE_MAX ||
-                 textsig_overlap(&t->entries[got].f, &e.f) >
-                     textsig_overlap(&t->entries[dup].f, &e.f)))
-                dup = got;
-        }
-        for (int b = 0; b < LSH_BANDS; b++) {
-            struct lsh_bucket *bk = bucket_find(t, keys[b], true);
-            if (bk->count < LSH_BUCKET_MAX) {
-                bk->items[bk->count++] = self;
-            } else {
-                bk->items[bk->next] = self;
-                bk->next = (bk->next + 1) % LSH_BUCKET_MAX;
-            }
-        }
-    }
-    if (t->count == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 1024;
-        t->entries = realloc(t->entries, t->cap * sizeof(*t->entries));
-        if (t->entries == NULL)
-            abort();
-    }
-    e.root = dup == SIZE_MAX ? self : t->entries[dup].root;
-    t->entries[t->count++] = e;
-    struct entry *root = &t->entries[e.root];
-    root->size++;
+    size_t dup = find_duplicate(t, &e);
+    const struct entry *root =
+        remember(t, &e, dup == SIZE_MAX ? SIZE_MAX : t->entries[dup].root,
+                 &d->accused_reports);
     d->duplicate = dup != SIZE_MAX;
     d->cluster_size = root->size;
     d->cluster = strdup(root->id);

@@ -39,9 +39,9 @@ struct triage_report {
 #define TRIAGE_MAX_RULES 32
 
 struct triage_decision {
-    char *cluster;     /* owned; id of the cluster's first report */
-    char *accused_key; /* owned; "<region>/<name>", or NULL */
-    char unit[7];      /* "" when no unit could be found */
+    char *cluster;        /* owned; id of the cluster's first report */
+    char *accused_key;    /* owned; "<region>/<name>", or NULL */
+    char unit[7];         /* "" when no unit could be found */
     const char *category; /* borrowed from the rules, or "unclassified" */
     const char *queue;    /* borrowed from the rules, or "default" */
     enum rules_priority priority;
@@ -78,6 +78,17 @@ void triage_decision_cleanup(struct triage_decision *d);
  * names in free text are read as the structured reports wrote them.
  */
 void triage_learn(struct triage *t, const struct triage_report *r);
+
+/*
+ * Remembers a report decided before (the server's start-up, from the
+ * stored decisions) without deciding it again: it joins the cluster whose
+ * first report has the id cluster (a cluster of its own when that is its
+ * own id, NULL, or not remembered) under the accused key stored then
+ * (NULL: none), and its structured name is learnt. Restore in the order the
+ * reports were decided.
+ */
+void triage_restore(struct triage *t, const struct triage_report *r,
+                    const char *cluster, const char *accused_key);
 
 /* The decision as one JSON object (spec/triage.md section 7), without a
  * newline. Returns owned (free()). */

@@ -142,8 +142,9 @@ void test_triage_decisions(void)
     struct triage_report a = {
         .id = "a",
         .channel = RULES_CHANNEL_WEB,
-        .content = "实名反映：金水区教育局局长王建国借女儿升学收受礼金共计5万元，"
-                   "具体情况可以调查。",
+        .content =
+            "实名反映：金水区教育局局长王建国借女儿升学收受礼金共计5万元，"
+            "具体情况可以调查。",
         .region = "410105",
         .accused_name = "王建国",
         .accused_position = "局长",
@@ -222,5 +223,88 @@ void test_triage_decisions(void)
     triage_decision_cleanup(&d4);
     triage_decision_cleanup(&d5);
     triage_free(t);
+    fixture_cleanup(&f);
+}
+
+/* Reports that name nobody are clustered through the LSH buckets. */
+void test_triage_unnamed_reports_cluster(void)
+{
+    struct fixture f;
+    CHECK(fixture_init(&f) == 0);
+    struct triage *t = triage_new(f.norm, f.rules);
+    struct triage_decision d1, d2, d3;
+    struct triage_report a = {
+        .id = "n1",
+        .channel = RULES_CHANNEL_WEB,
+        .content =
+            "我们村的低保名单里全是干部的亲戚，真正困难的人家一户都没有，"
+            "去年的补贴也被截留了，请上级派人来查一查。",
+    };
+    struct triage_report b = a, c = a;
+    b.id = "n2";
+    b.content = "我們村的低保名單裡全是幹部的親戚，真正困難的人家一戶都沒有，"
+                "去年的補貼也被截留了。";
+    c.id = "n3";
+    c.content = "镇上的中学食堂承包给了校长的小舅子，饭菜又贵又差，学生家长"
+                "意见很大，请上级派人来查一查。";
+    triage_decide(t, &a, &d1);
+    triage_decide(t, &b, &d2);
+    triage_decide(t, &c, &d3);
+    CHECK(d1.accused_key == NULL && d2.accused_key == NULL);
+    CHECK_STR(d2.cluster, "n1");
+    CHECK_STR(d3.cluster, "n3");
+    triage_decision_cleanup(&d1);
+    triage_decision_cleanup(&d2);
+    triage_decision_cleanup(&d3);
+    triage_free(t);
+    fixture_cleanup(&f);
+}
+
+/* A triage restored from stored decisions decides the next report as the
+ * one that made them. */
+void test_triage_restore_matches_decide(void)
+{
+    struct fixture f;
+    CHECK(fixture_init(&f) == 0);
+    struct triage *made = triage_new(f.norm, f.rules);
+    struct triage *back = triage_new(f.norm, f.rules);
+    struct triage_report r[3] = {
+        {.id = "1",
+         .channel = RULES_CHANNEL_PHONE,
+         .content = "洛阳市自然资源局局长张伟长期违规干预执法，为8家企业说情。",
+         .region = "410300",
+         .accused_name = "张伟",
+         .accused_rank = "正处级"},
+        {.id = "2",
+         .channel = RULES_CHANNEL_SMS,
+         .content = "洛陽市自然資源局局長張偉長期違規干預執法，為8家企業說情"},
+        {.id = "3",
+         .channel = RULES_CHANNEL_WEB,
+         .content = "洛阳市自然资源局局长张伟公款吃喝，一年花费20万元。",
+         .region = "410300",
+         .accused_name = "张伟",
+         .accused_rank = "正处级"},
+    };
+    for (int i = 0; i < 3; i++) {
+        struct triage_decision d;
+        triage_decide(made, &r[i], &d);
+        triage_restore(back, &r[i], d.cluster, d.accused_key);
+        triage_decision_cleanup(&d);
+    }
+    struct triage_report next = r[1];
+    next.id = "4";
+    struct triage_decision x, y;
+    triage_decide(made, &next, &x);
+    triage_decide(back, &next, &y);
+    CHECK_STR(x.cluster, "1");
+    CHECK_STR(y.cluster, "1");
+    CHECK_INT(x.cluster_size, 3);
+    CHECK_INT(y.cluster_size, 3);
+    CHECK_INT(y.accused_reports, 4);
+    CHECK_STR(y.accused_key, "410300/张伟");
+    triage_decision_cleanup(&x);
+    triage_decision_cleanup(&y);
+    triage_free(made);
+    triage_free(back);
     fixture_cleanup(&f);
 }
