@@ -172,8 +172,10 @@ int intake_post_report(void *app, struct http_conn *conn,
     struct report_error err;
     if (report_from_json(req->arena, req->body.data, req->body.len,
                          REPORT_SOURCE_PUBLIC, (int)cfg->max_json_depth, r,
-                         &err) != 0)
+                         &err) != 0) {
+        res->close = err.hostile;
         return http_response_error(res, err.status, err.reason, err.field);
+    }
 
     struct intake_submission *s = arena_alloc(req->arena, sizeof(*s));
     memset(s, 0, sizeof(*s));
@@ -234,13 +236,15 @@ static void staff_authed(struct auth_request *a, int status)
     memset(s, 0, sizeof(*s));
     s->conn = conn;
     s->item.done = on_stored;
-    if (report_from_json(req->arena, req->body.data, req->body.len,
-                         REPORT_SOURCE_STAFF,
-                         (int)w->server->config->max_json_depth, r, &err) != 0)
+    if (report_from_json(
+            req->arena, req->body.data, req->body.len, REPORT_SOURCE_STAFF,
+            (int)w->server->config->max_json_depth, r, &err) != 0) {
+        res->close = err.hostile;
         http_response_error(res, err.status, err.reason, err.field);
-    else if (prepare(w, req->arena, s, r, staff_scope(req->arena, a->who.unit),
-                     r->external_id, req->body.data, req->body.len) != 0 ||
-             batcher_submit(&w->batcher, &s->item, util_now_ms()) != 0)
+    } else if (prepare(w, req->arena, s, r,
+                       staff_scope(req->arena, a->who.unit), r->external_id,
+                       req->body.data, req->body.len) != 0 ||
+               batcher_submit(&w->batcher, &s->item, util_now_ms()) != 0)
         http_response_error(res, 503, busy, NULL);
     else
         return; /* on_stored answers */
@@ -313,9 +317,9 @@ static void line_stored(struct batch_item *it)
     if (it->status == 409)
         l->err = (struct report_error){
             409, "external_id",
-            "this external_id was already used for a different report"};
+            "this external_id was already used for a different report", false};
     else if (it->status != 201)
-        l->err = (struct report_error){503, NULL, busy};
+        l->err = (struct report_error){503, NULL, busy, false};
     if (--l->batch->waiting == 0)
         batch_render(l->batch);
 }
@@ -385,7 +389,7 @@ static void batch_authed(struct auth_request *a, int status)
                     line_start, len) != 0 ||
             batcher_submit(&w->batcher, &l->sub.item, util_now_ms()) != 0) {
             l->status = 503;
-            l->err = (struct report_error){503, NULL, busy};
+            l->err = (struct report_error){503, NULL, busy, false};
             continue;
         }
         b->waiting++;

@@ -29,6 +29,7 @@ static int fail(struct report_error *err, int status, const char *field,
     err->status = status;
     err->field = field;
     err->reason = reason;
+    err->hostile = false;
     return -1;
 }
 
@@ -320,8 +321,11 @@ int report_from_json(struct arena *a, const char *body, size_t len,
                      struct report_error *err)
 {
     memset(r, 0, sizeof(*r));
-    if (json_depth(body, len) > max_depth)
-        return fail(err, 400, NULL, "JSON nested too deeply");
+    if (json_depth(body, len) > max_depth) {
+        fail(err, 400, NULL, "JSON nested too deeply");
+        err->hostile = true;
+        return -1;
+    }
     if (!utf8_valid(body, len))
         return fail(err, 400, NULL, "the body must be UTF-8");
     cJSON *root = cJSON_ParseWithLength(body, len);

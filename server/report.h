@@ -82,6 +82,9 @@ struct report_error {
     int status;         /* 400 malformed, 422 invalid field */
     const char *field;  /* static field name, or NULL */
     const char *reason; /* static, user-safe */
+    bool hostile;       /* a shape only an attack sends (nesting beyond
+                           the limit): answer and close the connection
+                           (spec/reliability.md C4) */
 };
 
 /*
