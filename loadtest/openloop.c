@@ -27,7 +27,7 @@
  * armed at the next due time (nanosecond resolution, 1 us timer slack).
  * Answers are parsed just enough to frame them: the status line,
  * Content-Length, Connection: close and Retry-After. A connection the server
- * closes (tipd closes after a 503 given before reading the body) is opened
+ * closes (tipd closes after a 503 given before the body arrived) is opened
  * again at once.
  *
  * usage: openloop -r RATE -d SECONDS -c CONNECTIONS [-C MAX_CONNECTIONS]

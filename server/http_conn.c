@@ -232,10 +232,17 @@ static int on_head(void *ctx, struct http_request *req, uint64_t content_length,
             if (c->res.body.len == 0)
                 http_response_error(&c->res, status, http_status_reason(status),
                                     NULL);
-            if (has_body)
+            /* A body still to come is refused unread and the connection
+             * closes. One that arrived with its head is already in memory:
+             * reading it costs a copy, and keeping the connection spares
+             * a refused client (a flood) a new TCP connection per retry. */
+            bool buffered = !chunked && content_length <= c->limits->body_max &&
+                            c->in.len - c->scan.head_len >= content_length;
+            if (has_body && !buffered)
                 return status;
             c->early_status = status;
-            *body_max = 0;
+            c->send_continue = false;
+            *body_max = content_length;
             return 0;
         }
     }

@@ -27,6 +27,12 @@
  * discarded unread). While HANDLING, reading is paused, which bounds what a
  * pipelining client can make tipd buffer; a connection is never closed by
  * this module while a handler holds its request.
+ *
+ * A route's admission check (503 overloaded, 429 rate limited) runs when
+ * the head is complete. A refused request whose body is still to come is
+ * answered at once and the connection closes with the body unread; one
+ * whose body arrived with its head is answered after skipping it, and the
+ * connection stays open.
  */
 #ifndef TIPD_HTTP_CONN_H
 #define TIPD_HTTP_CONN_H

@@ -511,4 +511,19 @@ void test_conn_admission_before_body(void)
     CHECK_INT(responses(&f, r), 1);
     CHECK_INT(r[0].status, 503);
     fake_cleanup(&f);
+
+    /* A body that came with its head is already in memory: it is skipped,
+     * the 503 keeps the connection, and the next request is served. */
+    fake_init(&f);
+    fake_start(&f);
+    fake_feeds(&f, "POST /busy HTTP/1.1\r\nHost: a\r\nContent-Length: 5"
+                   "\r\n\r\nhelloGET /count HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(responses(&f, r), 2);
+    CHECK_INT(r[0].status, 503);
+    CHECK(http_client_header(&r[0], "Retry-After", v, sizeof(v)));
+    CHECK(!http_client_header(&r[0], "Connection", v, sizeof(v)));
+    CHECK_INT(r[1].status, 204);
+    CHECK_INT(f.handled, 1);
+    CHECK(!f.shut);
+    fake_cleanup(&f);
 }
