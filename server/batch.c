@@ -278,8 +278,7 @@ static int job_send(struct db_job *job, PGconn *pg)
         return -1;
     if (b->keyed) {
         const char *lv[2] = {b->lookup[0].data, b->lookup[1].data};
-        if (PQsendQueryParams(pg, lookup_sql, 2, NULL, lv, NULL, NULL, 0) !=
-            1)
+        if (PQsendQueryParams(pg, lookup_sql, 2, NULL, lv, NULL, NULL, 0) != 1)
             return -1;
     }
     return PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1

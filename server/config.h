@@ -127,6 +127,40 @@
     S(sms_generic_key_file, "",                                                \
       "file holding the HMAC-SHA256 key of /sms/generic; or set "              \
       "TIPD_SMS_GENERIC_KEY; unset: /sms/generic refuses every callback")      \
+    S(rules_file, "",                                                          \
+      "the triage rules file (units, jurisdiction, categories, rules; "        \
+      "spec/triage.md); empty: no triage. Read again on SIGHUP; a bad file "   \
+      "is refused and the rules in force stay")                                \
+    S(holidays_file, "",                                                       \
+      "the working-day calendar of case deadlines (deploy/holidays.txt); "     \
+      "read again on SIGHUP; empty, or a year it does not declare: Monday "    \
+      "to Friday, with a warning")                                             \
+    U(triage_enabled, 1, 0, 1,                                                 \
+      "1 = run the triage worker (with a rules_file); only one worker among "  \
+      "the tipd nodes of a database triages at a time")                        \
+    U(triage_poll_interval_ms, 100, 10, 60000,                                 \
+      "how often the triage worker looks for committed reports when it has "   \
+      "caught up")                                                             \
+    U(triage_batch_max, 500, 1, 10000,                                         \
+      "most reports triaged in one transaction")                               \
+    U(triage_gap_timeout_ms, 10000, 100, 86400000,                             \
+      "a report id missing below committed ones while an older transaction "   \
+      "is still open is waited for this long, then rechecked on every poll "   \
+      "(a report that commits late is still triaged)")                         \
+    U(triage_timeout_ms, 30000, 100, 600000,                                   \
+      "a triage statement or batch transaction unanswered this long drops "    \
+      "the worker's connection; the batch is retried")                         \
+    U(triage_nice, 10, 0, 19,                                                  \
+      "scheduling niceness of the triage thread: while both are busy, "        \
+      "intake gets the CPU and triage catches up after the burst")             \
+    U(triage_due_days_urgent, 1, 0, 1000,                                      \
+      "working days from the received day to an urgent case's deadline")       \
+    U(triage_due_days_high, 3, 0, 1000,                                        \
+      "working days to a high-priority case's deadline")                       \
+    U(triage_due_days_normal, 5, 0, 1000,                                      \
+      "working days to a normal case's deadline")                              \
+    U(triage_due_days_low, 15, 0, 1000,                                        \
+      "working days to a low-priority case's deadline")                        \
     S(log_level, "info", "debug, info, warn or error")                         \
     U(log_requests, 0, 0, 1,                                                   \
       "1 = one log line per request (method, route, status, time; never an "   \

@@ -24,6 +24,7 @@
 #include "migrate.h"
 #include "router.h"
 #include "server.h"
+#include "audit_cmd.h"
 #include "rules_cmd.h"
 #include "triage_cmd.h"
 
@@ -43,6 +44,7 @@ static int cmd_migrate(struct config *c, int argc, char **argv);
 static int cmd_units(struct config *c, int argc, char **argv);
 static int cmd_token(struct config *c, int argc, char **argv);
 static int cmd_triage(struct config *c, int argc, char **argv);
+static int cmd_audit(struct config *c, int argc, char **argv);
 
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the HTTP server until SIGTERM or SIGINT",
@@ -65,7 +67,15 @@ static const struct command commands[] = {
      "create makes the staff member if new (ROLE: operator, staff,\n"
      "supervisor or admin) and prints a new token once; only its SHA-256\n"
      "is stored. revoke stops a token at once.\n"},
-    {"triage", cmd_triage, "triage reports offline: JSON lines in, decisions out",
+    {"audit", cmd_audit, "verify the audit log's hash chain, or print its head",
+     "  tipd audit verify [--head ID:HASH]\n"
+     "  tipd audit head\n\n"
+     "verify recomputes the chain from the rows and names the first entry\n"
+     "changed, removed or out of order; with --head (printed earlier by\n"
+     "`tipd audit head` and kept outside the database) it also proves that\n"
+     "no entry up to it was deleted. Exit 0 verified, 1 broken.\n"},
+    {"triage", cmd_triage,
+     "triage reports offline: JSON lines in, decisions out",
      "  tipd triage --rules FILE < reports.jsonl > decisions.jsonl\n\n"
      "Decides each report (cluster, accused, unit, category, queue,\n"
      "priority, copies) with the server's triage code and no database,\n"
@@ -268,10 +278,14 @@ static int cmd_token(struct config *c, int argc, char **argv)
     return 0;
 }
 
+static int cmd_audit(struct config *c, int argc, char **argv)
+{
+    return audit_cmd_main(c->database, argc, argv);
+}
+
 static int cmd_triage(struct config *c, int argc, char **argv)
 {
-    (void)c;
-    return triage_cmd_main(NULL, argc, argv);
+    return triage_cmd_main(c->rules_file, argc, argv);
 }
 
 int main(int argc, char **argv)

@@ -215,3 +215,84 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         (double)commit_ms / 1000, (unsigned long long)batches);
     return rc ? -1 : 0;
 }
+
+void metrics_triage_init(struct triage_metrics *m)
+{
+    atomic_init(&m->active, 0);
+    atomic_init(&m->waiting, 0);
+    atomic_init(&m->lag_ms, 0);
+    atomic_init(&m->decisions, 0);
+    atomic_init(&m->cases_opened, 0);
+    atomic_init(&m->batches, 0);
+    atomic_init(&m->batch_us, 0);
+    atomic_init(&m->failures, 0);
+    atomic_init(&m->rebuilds, 0);
+    atomic_init(&m->gaps_timed_out, 0);
+    atomic_init(&m->calendar_fallbacks, 0);
+    atomic_init(&m->reloads_ok, 0);
+    atomic_init(&m->reloads_failed, 0);
+}
+
+int metrics_render_triage(struct buf *out, struct triage_metrics *m)
+{
+    int rc = buf_printf(
+        out,
+        "# HELP tipd_triage_active 1 while this node's triage worker holds "
+        "the triage lock and its database connection.\n"
+        "# TYPE tipd_triage_active gauge\n"
+        "tipd_triage_active %d\n"
+        "# HELP tipd_triage_waiting Committed reports not yet triaged (from "
+        "report ids when more than a batch waits).\n"
+        "# TYPE tipd_triage_waiting gauge\n"
+        "tipd_triage_waiting %lld\n"
+        "# HELP tipd_triage_lag_seconds Age of the oldest committed report "
+        "not yet triaged, at the last poll; 0 when none waits.\n"
+        "# TYPE tipd_triage_lag_seconds gauge\n"
+        "tipd_triage_lag_seconds %.3f\n"
+        "# HELP tipd_triage_decisions_total Reports triaged.\n"
+        "# TYPE tipd_triage_decisions_total counter\n"
+        "tipd_triage_decisions_total %llu\n"
+        "# HELP tipd_triage_cases_opened_total Cases opened.\n"
+        "# TYPE tipd_triage_cases_opened_total counter\n"
+        "tipd_triage_cases_opened_total %llu\n"
+        "# HELP tipd_triage_batch_seconds Time of committed triage batches "
+        "(decide and write, one transaction each).\n"
+        "# TYPE tipd_triage_batch_seconds summary\n"
+        "tipd_triage_batch_seconds_sum %.6f\n"
+        "tipd_triage_batch_seconds_count %llu\n",
+        atomic_load_explicit(&m->active, memory_order_relaxed),
+        (long long)atomic_load_explicit(&m->waiting, memory_order_relaxed),
+        (double)get(&m->lag_ms) / 1000, (unsigned long long)get(&m->decisions),
+        (unsigned long long)get(&m->cases_opened),
+        (double)get(&m->batch_us) / 1e6, (unsigned long long)get(&m->batches));
+    rc |= buf_printf(
+        out,
+        "# HELP tipd_triage_failures_total Triage batches that did not "
+        "commit and connections lost (each is retried).\n"
+        "# TYPE tipd_triage_failures_total counter\n"
+        "tipd_triage_failures_total %llu\n"
+        "# HELP tipd_triage_rebuilds_total Times the worker rebuilt its "
+        "memory of decided reports from the database.\n"
+        "# TYPE tipd_triage_rebuilds_total counter\n"
+        "tipd_triage_rebuilds_total %llu\n"
+        "# HELP tipd_triage_gaps_timed_out_total Report ids passed after "
+        "triage_gap_timeout_ms (rechecked on every poll).\n"
+        "# TYPE tipd_triage_gaps_timed_out_total counter\n"
+        "tipd_triage_gaps_timed_out_total %llu\n"
+        "# HELP tipd_triage_calendar_fallbacks_total Deadlines that ran into "
+        "a year holidays_file does not declare (counted Monday to Friday).\n"
+        "# TYPE tipd_triage_calendar_fallbacks_total counter\n"
+        "tipd_triage_calendar_fallbacks_total %llu\n"
+        "# HELP tipd_triage_rules_reloads_total Reloads of rules_file and "
+        "holidays_file on SIGHUP, by result.\n"
+        "# TYPE tipd_triage_rules_reloads_total counter\n"
+        "tipd_triage_rules_reloads_total{result=\"ok\"} %llu\n"
+        "tipd_triage_rules_reloads_total{result=\"failed\"} %llu\n",
+        (unsigned long long)get(&m->failures),
+        (unsigned long long)get(&m->rebuilds),
+        (unsigned long long)get(&m->gaps_timed_out),
+        (unsigned long long)get(&m->calendar_fallbacks),
+        (unsigned long long)get(&m->reloads_ok),
+        (unsigned long long)get(&m->reloads_failed));
+    return rc ? -1 : 0;
+}

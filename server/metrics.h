@@ -37,6 +37,27 @@ struct metrics {
     _Atomic uint64_t intake_commit_ms;    /* sum of batch round trips */
 };
 
+/*
+ * The triage worker's figures (server/triage_worker.h). One triage worker
+ * per process writes them; a scrape on any worker reads them. The gauges
+ * are this node's view: 0 while its worker does not hold the triage lock.
+ */
+struct triage_metrics {
+    _Atomic int active;              /* 1: this node's worker triages now */
+    _Atomic int64_t waiting;         /* committed reports not yet triaged */
+    _Atomic uint64_t lag_ms;         /* age of the oldest of them, 0: none */
+    _Atomic uint64_t decisions;      /* reports triaged (committed) */
+    _Atomic uint64_t cases_opened;   /* cases opened (committed) */
+    _Atomic uint64_t batches;        /* batch transactions committed */
+    _Atomic uint64_t batch_us;       /* sum of their decide + write times */
+    _Atomic uint64_t failures;       /* batches lost, connections dropped */
+    _Atomic uint64_t rebuilds;       /* memory rebuilt from the database */
+    _Atomic uint64_t gaps_timed_out; /* ids passed by triage_gap_timeout_ms */
+    _Atomic uint64_t calendar_fallbacks; /* deadlines counted Mon-Fri */
+    _Atomic uint64_t reloads_ok;         /* SIGHUP reloads that took */
+    _Atomic uint64_t reloads_failed;     /* refused files (old rules stay) */
+};
+
 void metrics_init(struct metrics *m, const struct router *router);
 void metrics_cleanup(struct metrics *m);
 
@@ -47,5 +68,10 @@ void metrics_observe(struct metrics *m, const struct route *route, int status,
 /* Writes the sum of all[0..n) (n >= 1, one router) to out. -1 if out
  * is too small. */
 int metrics_render(struct buf *out, struct metrics *const *all, size_t n);
+
+/* Zeroes m. */
+void metrics_triage_init(struct triage_metrics *m);
+/* Appends the triage figures to out. -1 if out is too small. */
+int metrics_render_triage(struct buf *out, struct triage_metrics *m);
 
 #endif

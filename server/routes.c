@@ -3,6 +3,7 @@
  * declared here beside its handler; the connection refuses a larger body
  * (413) before reading it. Later modules add their routes here.
  */
+#include "casework.h"
 #include "intake.h"
 #include "ops.h"
 #include "pages.h"
@@ -39,6 +40,21 @@ static const struct route table[] = {
      intake_admit},
     {HTTP_METHOD_POST, "/sms/generic", sms_generic, 131072, "sms_generic",
      intake_admit},
+    /* Staff case work (casework.c); bodies are a few fields and a note. */
+    {HTTP_METHOD_GET, "/api/v1/staff/queues", casework_get_queues, 0,
+     "staff_queues", NULL},
+    {HTTP_METHOD_POST, "/api/v1/staff/queues/{queue}/claim",
+     casework_post_claim, 4096, "staff_claim", NULL},
+    {HTTP_METHOD_GET, "/api/v1/staff/cases/{id}", casework_get_case, 0,
+     "staff_case", NULL},
+    {HTTP_METHOD_POST, "/api/v1/staff/cases/{id}/disposition",
+     casework_post_disposition, 65536, "staff_disposition", NULL},
+    {HTTP_METHOD_POST, "/api/v1/staff/cases/{id}/transfer",
+     casework_post_transfer, 65536, "staff_transfer", NULL},
+    {HTTP_METHOD_POST, "/api/v1/staff/cases/{id}/messages",
+     casework_post_message, 65536, "staff_message", NULL},
+    {HTTP_METHOD_POST, "/api/v1/staff/cases/{id}/release",
+     casework_post_release, 4096, "staff_release", NULL},
     {HTTP_METHOD_POST, "/api/v1/status", status_post_lookup, 4096, "status",
      intake_admit_rate},
     {HTTP_METHOD_POST, "/api/v1/status/messages", status_post_message, 65536,

@@ -102,7 +102,36 @@ static void on_signal(uv_signal_t *h, int signum)
              signum == SIGINT ? "SIGINT" : "SIGTERM", s->worker_count);
     for (size_t i = 0; i < s->worker_count; i++)
         worker_stop(&s->workers[i]);
+    triage_worker_stop(&s->triage);
     uv_stop(h->loop);
+}
+
+/* SIGHUP: the triage worker reads its rules and calendar again. */
+static void on_hangup(uv_signal_t *h, int signum)
+{
+    struct server *s = h->data;
+    if (!s->triage.started) {
+        log_info("reload_ignored", "signal=SIGHUP reason=\"triage is not "
+                                   "running (triage_enabled, rules_file)\"");
+        return;
+    }
+    triage_worker_reload(&s->triage);
+}
+
+/* The triage worker, when enabled with a rules file. A failure to start it
+ * is logged; intake serves regardless. */
+static void start_triage(struct server *s)
+{
+    const struct config *c = s->config;
+    if (!c->triage_enabled)
+        return;
+    if (c->rules_file[0] == '\0') {
+        log_warn("triage_off", "reason=\"rules_file is not set\"");
+        return;
+    }
+    int rc = triage_worker_start(&s->triage, c, &s->triage_metrics);
+    if (rc != 0)
+        log_error("triage_failed", "error=%s", strerror(-rc));
 }
 
 /* Binds every worker's socket, first checking that no one else has the
@@ -153,6 +182,7 @@ int server_run(const struct config *config, const struct router *router,
            sizeof(s.sms_generic_key));
     atomic_init(&s.connections, 0);
     atomic_init(&s.stopping, false);
+    metrics_triage_init(&s.triage_metrics);
     s.worker_count = config->workers ? config->workers : cpu_count();
 
     int *fds = xcalloc(s.worker_count, sizeof(int));
@@ -178,13 +208,15 @@ int server_run(const struct config *config, const struct router *router,
     free(fds);
 
     uv_loop_t main_loop;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     uv_loop_init(&main_loop);
     uv_signal_init(&main_loop, &sigterm);
     uv_signal_init(&main_loop, &sigint);
-    sigterm.data = sigint.data = &s;
+    uv_signal_init(&main_loop, &sighup);
+    sigterm.data = sigint.data = sighup.data = &s;
     uv_signal_start(&sigterm, on_signal, SIGTERM);
     uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_signal_start(&sighup, on_hangup, SIGHUP);
 
     if (rc == 0) {
         for (; started < s.worker_count; started++) {
@@ -197,6 +229,7 @@ int server_run(const struct config *config, const struct router *router,
         log_info("listening", "address=%s port=%llu workers=%zu",
                  config->listen_address,
                  (unsigned long long)config->listen_port, s.worker_count);
+        start_triage(&s);
         uv_run(&main_loop, UV_RUN_DEFAULT);
     } else {
         atomic_store(&s.stopping, true);
@@ -205,9 +238,12 @@ int server_run(const struct config *config, const struct router *router,
     }
     for (size_t i = 0; i < started; i++)
         worker_join(&s.workers[i]);
+    triage_worker_stop(&s.triage);
+    triage_worker_join(&s.triage);
 
     uv_close((uv_handle_t *)&sigterm, NULL);
     uv_close((uv_handle_t *)&sigint, NULL);
+    uv_close((uv_handle_t *)&sighup, NULL);
     uv_run(&main_loop, UV_RUN_DEFAULT);
     uv_loop_close(&main_loop);
     free(s.workers);

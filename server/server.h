@@ -21,6 +21,7 @@
 #include "db.h"
 #include "http_conn.h"
 #include "metrics.h"
+#include "triage_worker.h"
 
 struct worker;
 
@@ -36,9 +37,11 @@ struct server {
     char sms_generic_key[256];     /* "" when not configured */
     struct worker *workers;        /* owned: worker_count of them */
     size_t worker_count;
-    struct metrics **metrics;   /* owned array; each worker's metrics */
-    _Atomic size_t connections; /* open client connections */
-    atomic_bool stopping;       /* SIGTERM/SIGINT received */
+    struct metrics **metrics;    /* owned array; each worker's metrics */
+    _Atomic size_t connections;  /* open client connections */
+    atomic_bool stopping;        /* SIGTERM/SIGINT received */
+    struct triage_worker triage; /* started with a rules_file */
+    struct triage_metrics triage_metrics; /* its figures, for /metrics */
 };
 
 /*

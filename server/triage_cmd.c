@@ -64,17 +64,18 @@ static const char *read_report(struct input *in)
 
 static void help(FILE *f)
 {
-    fprintf(f,
-            "usage: tipd triage --rules FILE < reports.jsonl > decisions.jsonl\n"
-            "\n"
-            "Reads reports as JSON lines (the intake API's fields plus \"id\"),\n"
-            "and writes one decision per line, in input order:\n"
-            "  {\"id\", \"cluster\", \"accused_key\", \"unit\", \"category\", "
-            "\"queue\",\n"
-            "   \"priority\", \"copies\", \"rules\", \"cluster_size\", "
-            "\"accused_reports\"}\n"
-            "A line that is not a report stops the run with its line number "
-            "(exit 1).\n");
+    fprintf(
+        f,
+        "usage: tipd triage --rules FILE < reports.jsonl > decisions.jsonl\n"
+        "\n"
+        "Reads reports as JSON lines (the intake API's fields plus \"id\"),\n"
+        "and writes one decision per line, in input order:\n"
+        "  {\"id\", \"cluster\", \"accused_key\", \"unit\", \"category\", "
+        "\"queue\",\n"
+        "   \"priority\", \"copies\", \"rules\", \"cluster_size\", "
+        "\"accused_reports\"}\n"
+        "A line that is not a report stops the run with its line number "
+        "(exit 1).\n");
 }
 
 int triage_cmd_main(const char *default_rules, int argc, char **argv)
@@ -115,8 +116,9 @@ int triage_cmd_main(const char *default_rules, int argc, char **argv)
         lineno++;
         size_t len = strlen(line);
         if (len > LINE_MAX_BYTES) {
-            fprintf(stderr, "tipd triage: stdin:%zu: line longer than %d "
-                            "bytes\n",
+            fprintf(stderr,
+                    "tipd triage: stdin:%zu: line longer than %d "
+                    "bytes\n",
                     lineno, LINE_MAX_BYTES);
             rc = 1;
             break;
@@ -130,8 +132,8 @@ int triage_cmd_main(const char *default_rules, int argc, char **argv)
                 abort();
         }
         in[count].json = cJSON_ParseWithLength(line, len);
-        const char *why = in[count].json == NULL ? "not JSON"
-                                                 : read_report(&in[count]);
+        const char *why =
+            in[count].json == NULL ? "not JSON" : read_report(&in[count]);
         if (why != NULL) {
             fprintf(stderr, "tipd triage: stdin:%zu: %s\n", lineno, why);
             cJSON_Delete(in[count].json);

@@ -80,4 +80,11 @@
     X(e2e, intake_rate_limit)                                                  \
     X(e2e, intake_database_down)                                               \
     X(e2e, intake_web_form)                                                    \
-    X(e2e, sms_replays_and_forgeries)
+    X(e2e, sms_replays_and_forgeries)                                          \
+    X(e2e, triage_routes_reports_to_cases)                                     \
+    X(e2e, triage_rules_reload_on_sighup)                                      \
+    X(e2e, triage_late_commit_is_triaged)                                      \
+    X(e2e, triage_exactly_once_under_terminations)                             \
+    X(e2e, triage_one_worker_among_nodes)                                      \
+    X(e2e, casework_walls_and_actions)                                         \
+    X(e2e, casework_leases)

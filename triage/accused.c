@@ -113,8 +113,8 @@ void accused_index_learn(struct accused_index *x, const char *name,
     }
     if (position == NULL || strlen(position) < 6 || strlen(position) > 30)
         return; /* one CJK character is not a position worth searching */
-    for (size_t i = 0; i < sizeof(builtin_positions) / sizeof(*builtin_positions);
-         i++)
+    for (size_t i = 0;
+         i < sizeof(builtin_positions) / sizeof(*builtin_positions); i++)
         if (strcmp(builtin_positions[i], position) == 0)
             return;
     for (size_t i = 0; i < x->position_count; i++)

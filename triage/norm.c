@@ -23,8 +23,9 @@
 #include <unicode/ustring.h>
 
 #define BMP 0x10000
-#define MAP_MAX 64 /* bytes of one code point's mapping; longer ones (none in
-                      Unicode 15 exceed 54) fall back to the slow path */
+#define MAP_MAX                                                                \
+    64 /* bytes of one code point's mapping; longer ones (none in              \
+          Unicode 15 exceed 54) fall back to the slow path */
 
 /* A code point's entry: offset into pool (24 bits), length (8 bits). */
 struct norm {
@@ -264,9 +265,9 @@ struct norm *norm_new(char *err, size_t errlen)
         memcpy(n->pool + used, mapped, mlen);
         n->map[cp] = (uint32_t)(used << 8) | (uint32_t)mlen;
         used += mlen;
-        n->flags[cp] = (uint8_t)((fast ? FLAG_FAST : 0) |
-                                 (separator_class((UChar32)cp) ? FLAG_SEPARATOR
-                                                               : 0));
+        n->flags[cp] =
+            (uint8_t)((fast ? FLAG_FAST : 0) |
+                      (separator_class((UChar32)cp) ? FLAG_SEPARATOR : 0));
     }
     return n;
 }

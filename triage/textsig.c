@@ -13,10 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_u64(const void *a, const void *b)
+/* Sorts a[0..n) with an LSD radix sort on bytes: a report's few hundred
+ * shingles sort in a few microseconds, several times faster than qsort's
+ * comparison calls. tmp has room for n. */
+static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((a[i] >> shift) & 0xFF) + 1]++;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(a[i] >> shift) & 0xFF]++] = a[i];
+        uint64_t *swap = a;
+        a = tmp;
+        tmp = swap;
+    }
+    /* Eight passes: the sorted data is back in the caller's a. */
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -86,19 +100,30 @@ static uint64_t gram_hash(uint32_t a, uint32_t b, uint32_t c)
 }
 
 void textsig_init(struct textsig *f, const struct norm *norm,
-                   const char *normalised)
+                  const char *normalised)
 {
     memset(f, 0, sizeof(*f));
     size_t len = strlen(normalised);
     uint32_t *cps = malloc((len + 1) * sizeof(*cps));
-    uint32_t *form = malloc((len * 16 + 16) * sizeof(*form));
-    if (cps == NULL || form == NULL)
+    if (cps == NULL)
         abort();
     size_t n = 0;
     for (const char *p = normalised; *p != '\0';)
         cps[n++] = norm_next(&p);
-    size_t m = 0;
+    /* A number of k >= 1 characters is written back in at most 16 digits:
+     * the form is at most 16 times as long as the text, but usually as
+     * long, so it grows on demand. */
+    size_t form_cap = n + 32, m = 0;
+    uint32_t *form = malloc(form_cap * sizeof(*form));
+    if (form == NULL)
+        abort();
     for (size_t i = 0; i < n;) {
+        if (m + 24 > form_cap) { /* room for one number's digits */
+            form_cap = form_cap * 2 + 24;
+            form = realloc(form, form_cap * sizeof(*form));
+            if (form == NULL)
+                abort();
+        }
         if (is_digit(cps[i])) {
             int64_t v;
             i = read_number(cps, n, i, &v);
@@ -136,7 +161,11 @@ void textsig_init(struct textsig *f, const struct norm *norm,
     } else if (m > 0) {
         f->grams[0] = gram_hash(form[0], m > 1 ? form[1] : 0, 0);
     }
-    qsort(f->grams, g, sizeof(*f->grams), cmp_u64);
+    uint64_t *tmp = malloc((g + 1) * sizeof(*tmp));
+    if (tmp == NULL)
+        abort();
+    radix_sort(f->grams, tmp, g);
+    free(tmp);
     u = 0;
     for (size_t i = 0; i < g; i++)
         if (u == 0 || f->grams[u - 1] != f->grams[i])
@@ -172,8 +201,7 @@ double textsig_overlap(const struct textsig *a, const struct textsig *b)
     return smaller == 0 ? 0.0 : (double)common / (double)smaller;
 }
 
-int textsig_amounts_conflict(const struct textsig *a,
-                              const struct textsig *b)
+int textsig_amounts_conflict(const struct textsig *a, const struct textsig *b)
 {
     if (a->amount_count == 0 || b->amount_count == 0)
         return 0;

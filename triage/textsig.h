@@ -32,14 +32,13 @@ struct textsig {
 
 /* Computes f from normalised text (norm_text()). norm is borrowed. */
 void textsig_init(struct textsig *f, const struct norm *norm,
-                   const char *normalised);
+                  const char *normalised);
 void textsig_cleanup(struct textsig *f);
 
 /* The share (0..1) of the smaller shingle set found in the other. */
 double textsig_overlap(const struct textsig *a, const struct textsig *b);
 
 /* Whether the amounts contradict: both name amounts and share none. */
-int textsig_amounts_conflict(const struct textsig *a,
-                              const struct textsig *b);
+int textsig_amounts_conflict(const struct textsig *a, const struct textsig *b);
 
 #endif

@@ -36,15 +36,23 @@ struct entry {
     char *id;   /* owned */
     char *akey; /* owned, or NULL */
     struct textsig f;
-    uint64_t keywords; /* category keywords present: bit (k % 64) for the
-                          k-th keyword of the rules file */
+    uint64_t keywords; /* category keywords present (keyword_bit) */
     size_t root;       /* index of the cluster's first entry */
     size_t size;       /* at a root: reports in the cluster */
 };
 
-struct list {
-    size_t *items; /* owned */
-    size_t count, cap;
+/* The reports on one accused person: every cluster's first report, and the
+ * newest ones. A duplicate is looked for among both, so a lookup costs the
+ * number of distinct incidents on the person (a handful), not the number
+ * of reports on them (thousands in a campaign). */
+#define GROUP_RECENT 8
+
+struct group {
+    size_t *roots; /* owned; entries that opened a cluster */
+    size_t root_count, root_cap;
+    size_t recent[GROUP_RECENT]; /* a ring of the newest entries */
+    size_t recent_count, recent_next;
+    size_t count; /* reports on the person */
 };
 
 struct triage {
@@ -53,10 +61,10 @@ struct triage {
     struct accused_index *names;
     struct entry *entries; /* owned */
     size_t count, cap;
-    struct strmap by_accused; /* accused key -> index into lists */
+    struct strmap by_accused; /* accused key -> index into groups */
     struct strmap by_id;      /* report id -> index into entries */
-    struct list *lists;       /* owned */
-    size_t list_count, list_cap;
+    struct group *groups;     /* owned */
+    size_t group_count, group_cap;
     struct lsh_bucket *buckets; /* owned; open addressing on band hash */
     size_t bucket_cap, bucket_count;
 };
@@ -68,15 +76,22 @@ struct lsh_bucket {
     size_t next;
 };
 
-static void list_push(struct list *l, size_t v)
+static void group_add(struct group *g, size_t entry, bool root)
 {
-    if (l->count == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 4;
-        l->items = realloc(l->items, l->cap * sizeof(*l->items));
-        if (l->items == NULL)
-            abort();
+    if (root) {
+        if (g->root_count == g->root_cap) {
+            g->root_cap = g->root_cap ? g->root_cap * 2 : 4;
+            g->roots = realloc(g->roots, g->root_cap * sizeof(*g->roots));
+            if (g->roots == NULL)
+                abort();
+        }
+        g->roots[g->root_count++] = entry;
     }
-    l->items[l->count++] = v;
+    g->recent[g->recent_next] = entry;
+    g->recent_next = (g->recent_next + 1) % GROUP_RECENT;
+    if (g->recent_count < GROUP_RECENT)
+        g->recent_count++;
+    g->count++;
 }
 
 struct triage *triage_new(const struct norm *norm, const struct rules *rules)
@@ -102,9 +117,9 @@ void triage_free(struct triage *t)
         textsig_cleanup(&t->entries[i].f);
     }
     free(t->entries);
-    for (size_t i = 0; i < t->list_count; i++)
-        free(t->lists[i].items);
-    free(t->lists);
+    for (size_t i = 0; i < t->group_count; i++)
+        free(t->groups[i].roots);
+    free(t->groups);
     strmap_cleanup(&t->by_accused);
     strmap_cleanup(&t->by_id);
     free(t->buckets);
@@ -263,15 +278,27 @@ static size_t best_of(const struct triage *t, const size_t *cand, size_t n,
     return best;
 }
 
+/* A keyword's bit: from its text, not its place in the file, so masks of
+ * remembered reports stay meaningful when a reload adds or reorders
+ * keywords. */
+static uint64_t keyword_bit(const char *keyword)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *p = keyword; *p != '\0'; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    }
+    return (uint64_t)1 << (h % 64);
+}
+
 static uint64_t keyword_mask(const struct rules *rules, const char *text)
 {
     uint64_t mask = 0;
-    size_t k = 0;
     for (size_t i = 0; i < rules->category_count; i++) {
         const struct rules_words *w = &rules->categories[i].keywords;
-        for (size_t j = 0; j < w->count; j++, k++)
+        for (size_t j = 0; j < w->count; j++)
             if (strstr(text, w->norm[j]) != NULL)
-                mask |= (uint64_t)1 << (k % 64);
+                mask |= keyword_bit(w->norm[j]);
     }
     return mask;
 }
@@ -346,8 +373,14 @@ static size_t find_duplicate(struct triage *t, const struct entry *e)
         const size_t *slot = strmap_get(&t->by_accused, e->akey);
         if (slot == NULL)
             return SIZE_MAX;
-        const struct list *l = &t->lists[*slot];
-        return best_of(t, l->items, l->count, e, e->akey);
+        const struct group *g = &t->groups[*slot];
+        size_t a = best_of(t, g->roots, g->root_count, e, e->akey);
+        size_t b = best_of(t, g->recent, g->recent_count, e, e->akey);
+        if (a == SIZE_MAX ||
+            (b != SIZE_MAX && textsig_overlap(&t->entries[b].f, &e->f) >
+                                  textsig_overlap(&t->entries[a].f, &e->f)))
+            return b;
+        return a;
     }
     uint64_t keys[LSH_BANDS];
     band_keys(&e->f, keys);
@@ -379,17 +412,18 @@ static const struct entry *remember(struct triage *t, struct entry *e,
         bool added;
         size_t *slot = strmap_put(&t->by_accused, e->akey, &added);
         if (added) {
-            if (t->list_count == t->list_cap) {
-                t->list_cap = t->list_cap ? t->list_cap * 2 : 64;
-                t->lists = realloc(t->lists, t->list_cap * sizeof(*t->lists));
-                if (t->lists == NULL)
+            if (t->group_count == t->group_cap) {
+                t->group_cap = t->group_cap ? t->group_cap * 2 : 64;
+                t->groups =
+                    realloc(t->groups, t->group_cap * sizeof(*t->groups));
+                if (t->groups == NULL)
                     abort();
             }
-            memset(&t->lists[t->list_count], 0, sizeof(*t->lists));
-            *slot = t->list_count++;
+            memset(&t->groups[t->group_count], 0, sizeof(*t->groups));
+            *slot = t->group_count++;
         }
-        list_push(&t->lists[*slot], self);
-        *accused_reports = t->lists[*slot].count;
+        group_add(&t->groups[*slot], self, root == SIZE_MAX);
+        *accused_reports = t->groups[*slot].count;
     } else {
         uint64_t keys[LSH_BANDS];
         band_keys(&e->f, keys);

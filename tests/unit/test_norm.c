@@ -44,8 +44,8 @@ void test_norm_nfkc_t2s_casefold(void)
     /* Traditional to simplified, character by character. */
     CHECK(same_norm(n, "舉報", "举报"));
     CHECK(same_norm(n, "正處級", "正处级"));
-    CHECK(same_norm(n, "嚴翔浩（瀘定縣人社局股長）",
-                    "严翔浩(泸定县人社局股长)"));
+    CHECK(
+        same_norm(n, "嚴翔浩（瀘定縣人社局股長）", "严翔浩(泸定县人社局股长)"));
     /* Case folding of Latin letters, and of the German sharp s. */
     CHECK(same_norm(n, "QQ号 Straße", "qq号 strasse"));
     /* CJK compatibility ideographs map to the unified ones, which are then
@@ -67,7 +67,10 @@ void test_norm_slow_path_and_bad_bytes(void)
     /* A character outside the BMP takes the slow path too. */
     CHECK(same_norm(n, "\xf0\x9d\x90\x80", "a")); /* MATHEMATICAL BOLD A */
     /* Invalid UTF-8 is dropped, not copied. */
-    CHECK(same_norm(n, "a\xff" "b\xc3", "ab"));
+    CHECK(same_norm(n,
+                    "a\xff"
+                    "b\xc3",
+                    "ab"));
     CHECK(same_norm(n, "", ""));
     CHECK(norm_is_separator(n, ','));
     CHECK(norm_is_separator(n, ' '));

@@ -1,0 +1,635 @@
+/*
+ * casework: one SQL statement per action, with its audit row.
+ *
+ * Each action is a single statement built from CTEs: it locks the case
+ * (FOR UPDATE; a claim uses SKIP LOCKED so concurrent claimers never wait
+ * for, or get, the same case), checks the caller's right (the unit, the
+ * lease token, ownership), changes the case, and appends the audit row
+ * through audit_append() in a CTE the final SELECT reads, so the row is
+ * written exactly when the action happened. The statement answers one row:
+ * an outcome ('ok', 'not_found', 'conflict', 'invalid') and a JSON document.
+ * BEGIN, the statement and COMMIT go out in one pipeline sync; only a
+ * COMMIT tag of "COMMIT" makes the answer a success.
+ */
+#include "casework.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "db.h"
+#include "http_conn.h"
+#include "log.h"
+#include "server.h"
+#include "utf8.h"
+#include "util.h"
+#include "worker.h"
+
+#define CLAIM_MAX 100             /* cases per claim, at most */
+#define LEASE_SECONDS_DEFAULT 300 /* a claim's lease without lease_seconds */
+#define LEASE_SECONDS_MIN 10
+#define LEASE_SECONDS_MAX 3600
+#define MAX_ATTEMPTS "5" /* leases before a case is parked */
+#define NOTE_MAX 5000    /* characters of a note or message */
+#define PARAMS_MAX 8
+
+enum op_kind {
+    OP_QUEUES,
+    OP_CLAIM,
+    OP_CASE,
+    OP_DISPOSITION,
+    OP_TRANSFER,
+    OP_MESSAGE,
+    OP_RELEASE,
+};
+
+struct op {
+    struct auth_request auth; /* first: the auth callback gets it */
+    struct db_job job;
+    enum op_kind kind;
+    const char *sql;
+    const char *params[PARAMS_MAX]; /* [0..2]: unit, staff id, role */
+    int nparams;
+    char staff_id[24];
+    int result_index;
+    bool failed;      /* a statement failed */
+    bool committed;   /* COMMIT said COMMIT */
+    char outcome[16]; /* the statement's first column */
+    char *json;       /* the statement's document, in the arena */
+};
+
+static const char *const case_roles[] = {"staff", "supervisor", NULL};
+
+/* --- the statements ---------------------------------------------------------
+ */
+
+static const char queues_sql[] =
+    "SELECT 'ok', coalesce(json_agg(json_build_object('queue', q.name,"
+    " 'depth', s.depth, 'leased', s.leased, 'parked', s.parked,"
+    " 'oldest', s.oldest, 'overdue', s.overdue) ORDER BY q.name), '[]')::text"
+    " FROM queues q LEFT JOIN LATERAL (SELECT"
+    " count(*) FILTER (WHERE c.status = 'new' OR (c.status = 'leased'"
+    " AND c.lease_expires_at < now())) AS depth,"
+    " count(*) FILTER (WHERE c.status = 'leased'"
+    " AND c.lease_expires_at >= now()) AS leased,"
+    " count(*) FILTER (WHERE c.status = 'parked') AS parked,"
+    " min(c.created_at) FILTER (WHERE c.status IN ('new', 'leased')) AS oldest,"
+    " count(*) FILTER (WHERE c.due_at < now()) AS overdue"
+    " FROM cases c WHERE c.unit_id = q.unit_id AND c.queue = q.name"
+    " AND c.closed_at IS NULL) s ON true"
+    " WHERE q.unit_id = $1";
+
+/* $4 queue, $5 max, $6 lease seconds, $7 max attempts. */
+static const char claim_sql[] =
+    "WITH parked AS (UPDATE cases c SET status = 'parked', lease_token = NULL,"
+    " lease_staff_id = NULL, lease_expires_at = NULL, updated_at = now()"
+    " FROM (SELECT id FROM cases WHERE unit_id = $1 AND queue = $4"
+    " AND status = 'leased' AND lease_expires_at < now()"
+    " AND attempts >= $7::int FOR UPDATE SKIP LOCKED) x WHERE c.id = x.id"
+    " RETURNING c.id),"
+    " fresh AS (SELECT id, priority, due_at FROM cases WHERE unit_id = $1"
+    " AND queue = $4 AND status = 'new' ORDER BY priority DESC, due_at, id"
+    " LIMIT $5::int FOR UPDATE SKIP LOCKED),"
+    " stale AS (SELECT id, priority, due_at FROM cases WHERE unit_id = $1"
+    " AND queue = $4 AND status = 'leased' AND lease_expires_at < now()"
+    " AND attempts < $7::int ORDER BY lease_expires_at LIMIT $5::int"
+    " FOR UPDATE SKIP LOCKED),"
+    " picked AS (SELECT id FROM (SELECT * FROM fresh UNION ALL"
+    " SELECT * FROM stale) AS candidates"
+    " ORDER BY priority DESC, due_at, id LIMIT $5::int),"
+    " leased AS (UPDATE cases c SET status = 'leased',"
+    " lease_token = gen_random_uuid(), lease_staff_id = $2::bigint,"
+    " lease_expires_at = now() + make_interval(secs => $6::int),"
+    " attempts = c.attempts + 1,"
+    " owner_staff_id = coalesce(c.owner_staff_id, $2::bigint),"
+    " updated_at = now() FROM picked WHERE c.id = picked.id"
+    " RETURNING c.id, c.lease_token, c.lease_expires_at, c.priority,"
+    " c.category, c.due_at, c.report_count, c.attempts),"
+    " audit AS (SELECT audit_append($2::bigint, $1, $3, 'claim', id,"
+    " jsonb_build_object('queue', $4::text, 'attempt', attempts)) AS h"
+    " FROM leased UNION ALL SELECT audit_append(NULL, $1, NULL, 'park', id,"
+    " jsonb_build_object('queue', $4::text)) FROM parked)"
+    " SELECT CASE WHEN EXISTS (SELECT 1 FROM queues WHERE unit_id = $1"
+    " AND name = $4) THEN 'ok' ELSE 'not_found' END,"
+    " json_build_object('queue', $4::text, 'cases', coalesce((SELECT"
+    " json_agg(json_build_object('id', id, 'lease_token', lease_token,"
+    " 'lease_expires_at', lease_expires_at, 'priority', priority,"
+    " 'category', category, 'due_at', due_at, 'report_count', report_count,"
+    " 'attempt', attempts) ORDER BY priority DESC, due_at, id) FROM leased),"
+    " '[]'))::text FROM (SELECT count(*) FROM audit) a";
+
+/* $4 case id. A copy unit reads the case too. */
+static const char case_sql[] =
+    "WITH c AS (SELECT * FROM cases WHERE id = $4::bigint AND (unit_id = $1"
+    " OR EXISTS (SELECT 1 FROM case_copies cc WHERE cc.case_id = cases.id"
+    " AND cc.unit_id = $1))),"
+    " audit AS (SELECT audit_append($2::bigint, $1, $3, 'read', $4::bigint,"
+    " '{}') AS h FROM c)"
+    " SELECT 'ok', json_build_object('id', c.id, 'unit', c.unit_id,"
+    " 'copy', c.unit_id <> $1, 'queue', c.queue, 'status', c.status,"
+    " 'priority', c.priority, 'category', c.category,"
+    " 'accused_key', c.accused_key, 'report_count', c.report_count,"
+    " 'due_at', c.due_at, 'created_at', c.created_at,"
+    " 'closed_at', c.closed_at, 'disposition', c.disposition,"
+    " 'owner_staff_id', c.owner_staff_id, 'attempts', c.attempts,"
+    " 'lease', CASE WHEN c.status = 'leased' THEN json_build_object("
+    "'staff_id', c.lease_staff_id, 'expires_at', c.lease_expires_at) END,"
+    " 'reports', (SELECT coalesce(json_agg(json_build_object('id', r.id,"
+    " 'channel', r.channel, 'received_at', r.received_at,"
+    " 'content', r.content, 'region', r.region, 'accused',"
+    " json_build_object('name', r.accused_name, 'unit', r.accused_unit,"
+    " 'position', r.accused_position, 'rank', r.accused_rank),"
+    " 'real_name', r.real_name, 'reporter', r.reporter, 'messages',"
+    " (SELECT coalesce(json_agg(json_build_object('from', m.author,"
+    " 'body', m.body, 'at', m.created_at) ORDER BY m.id), '[]')"
+    " FROM report_messages m WHERE m.report_id = r.id)) ORDER BY r.id), '[]')"
+    " FROM case_reports cr JOIN reports r ON r.id = cr.report_id"
+    " WHERE cr.case_id = c.id),"
+    " 'same_accused', (SELECT coalesce(json_agg(json_build_object("
+    "'case_id', o.id, 'status', o.status, 'category', o.category,"
+    " 'report_count', o.report_count, 'created_at', o.created_at)"
+    " ORDER BY o.id), '[]') FROM cases o WHERE c.accused_key IS NOT NULL"
+    " AND o.accused_key = c.accused_key AND o.id <> c.id AND o.unit_id = $1),"
+    " 'history', (SELECT coalesce(json_agg(json_build_object('at_us', a.at_us,"
+    " 'staff_id', a.staff_id, 'action', a.action, 'detail', a.detail)"
+    " ORDER BY a.id), '[]') FROM audit_log a WHERE a.case_id = c.id"
+    " AND a.action <> 'read'))::text FROM c, audit";
+
+/* Whether the caller may act on case t: the holder of its live lease, or
+ * the owner of a case being worked or held. $2 staff, $5 lease token. */
+#define MAY_ACT                                                                \
+    " t.status <> 'closed' AND ((t.status = 'leased'"                          \
+    " AND t.lease_staff_id = $2::bigint AND t.lease_token::text = $5"          \
+    " AND t.lease_expires_at > now()) OR (t.status IN ('working', 'held')"     \
+    " AND t.owner_staff_id = $2::bigint))"
+
+#define LOCK_CASE                                                              \
+    "WITH t AS (SELECT id, status, lease_token, lease_staff_id,"               \
+    " lease_expires_at, owner_staff_id FROM cases WHERE id = $4::bigint"       \
+    " AND unit_id = $1 FOR UPDATE)"
+
+#define OUTCOME                                                                \
+    " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 'not_found'"          \
+    " WHEN EXISTS (SELECT 1 FROM audit) THEN 'ok' ELSE 'conflict' END"
+
+/* $4 case, $5 lease token, $6 disposition, $7 note. */
+static const char disposition_sql[] = LOCK_CASE
+    ", ok AS (SELECT t.id FROM t WHERE" MAY_ACT "),"
+    " done AS (UPDATE cases c SET disposition = $6, status = CASE $6"
+    " WHEN 'hold' THEN 'held' WHEN 'close' THEN 'closed'"
+    " WHEN 'file_case' THEN 'closed' ELSE 'working' END,"
+    " closed_at = CASE WHEN $6 IN ('close', 'file_case') THEN now() END,"
+    " lease_token = NULL, lease_staff_id = NULL, lease_expires_at = NULL,"
+    " updated_at = now() FROM ok WHERE c.id = ok.id"
+    " RETURNING c.id, c.status, c.disposition, c.closed_at),"
+    " audit AS (SELECT audit_append($2::bigint, $1, $3, 'disposition',"
+    " $4::bigint, jsonb_build_object('disposition', $6::text, 'note',"
+    " $7::text)) AS h FROM done)" OUTCOME
+    ", (SELECT json_build_object('id', id, 'status', status,"
+    " 'disposition', disposition, 'closed_at', closed_at) FROM done)::text";
+
+/* $4 case, $5 lease token, $6 unit to, $7 reason. */
+static const char transfer_sql[] = LOCK_CASE
+    ", dest AS (SELECT id FROM units WHERE id = $6 AND id <> $1),"
+    " ok AS (SELECT t.id FROM t, dest WHERE" MAY_ACT "),"
+    " done AS (UPDATE cases c SET unit_id = $6, queue = 'default',"
+    " status = 'new', owner_staff_id = NULL, lease_token = NULL,"
+    " lease_staff_id = NULL, lease_expires_at = NULL, disposition = NULL,"
+    " attempts = 0, updated_at = now() FROM ok WHERE c.id = ok.id"
+    " RETURNING c.id),"
+    " audit AS (SELECT audit_append($2::bigint, $1, $3, 'transfer',"
+    " $4::bigint, jsonb_build_object('from', $1::text, 'to', $6::text,"
+    " 'reason', $7::text)) AS h FROM done)"
+    " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 'not_found'"
+    " WHEN NOT EXISTS (SELECT 1 FROM dest) THEN 'invalid'"
+    " WHEN EXISTS (SELECT 1 FROM audit) THEN 'ok' ELSE 'conflict' END,"
+    " json_build_object('id', $4::bigint, 'unit', $6::text)::text";
+
+/* $4 case, $5 lease token. A release is not a failed attempt. */
+static const char release_sql[] = LOCK_CASE
+    ", done AS (UPDATE cases c SET status = 'new',"
+    " lease_token = NULL, lease_staff_id = NULL, lease_expires_at = NULL,"
+    " attempts = greatest(c.attempts - 1, 0), updated_at = now() FROM t"
+    " WHERE c.id = t.id AND t.status = 'leased'"
+    " AND t.lease_staff_id = $2::bigint AND t.lease_token::text = $5"
+    " AND t.lease_expires_at > now() RETURNING c.id),"
+    " audit AS (SELECT audit_append($2::bigint, $1, $3, 'release', $4::bigint,"
+    " '{}') AS h FROM done)" OUTCOME
+    ", json_build_object('id', $4::bigint, 'status', 'new')::text";
+
+/* $4 case, $5 body, $6 report id or NULL (every report of the case). */
+static const char message_sql[] =
+    "WITH t AS (SELECT id FROM cases WHERE id = $4::bigint AND unit_id = $1),"
+    " ins AS (INSERT INTO report_messages (report_id, author, body)"
+    " SELECT cr.report_id, 'staff', $5 FROM case_reports cr JOIN t"
+    " ON cr.case_id = t.id WHERE $6::bigint IS NULL"
+    " OR cr.report_id = $6::bigint RETURNING report_id),"
+    " audit AS (SELECT audit_append($2::bigint, $1, $3, 'message', $4::bigint,"
+    " jsonb_build_object('reports', (SELECT coalesce(jsonb_agg(report_id),"
+    " '[]') FROM ins))) AS h FROM t WHERE EXISTS (SELECT 1 FROM ins))"
+    " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 'not_found'"
+    " WHEN EXISTS (SELECT 1 FROM audit) THEN 'ok' ELSE 'invalid' END,"
+    " json_build_object('id', $4::bigint, 'delivered', (SELECT count(*)"
+    " FROM ins))::text";
+
+/* --- the job -----------------------------------------------------------------
+ */
+
+static int op_send(struct db_job *job, PGconn *pg)
+{
+    struct op *o = container_of(job, struct op, job);
+    o->result_index = 0;
+    if (PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+        PQsendQueryParams(pg, o->sql, o->nparams, NULL, o->params, NULL, NULL,
+                          0) != 1 ||
+        PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1)
+        return -1;
+    return 0;
+}
+
+static void op_result(struct db_job *job, const PGresult *res)
+{
+    struct op *o = container_of(job, struct op, job);
+    int index = o->result_index++;
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_FATAL_ERROR) {
+        if (!o->failed)
+            log_error("casework_failed", "sqlstate=%s",
+                      PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        o->failed = true;
+        return;
+    }
+    if (index == 1 && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        const char *outcome = PQgetvalue(res, 0, 0);
+        snprintf(o->outcome, sizeof(o->outcome), "%s", outcome);
+        if (!PQgetisnull(res, 0, 1)) {
+            const char *v = PQgetvalue(res, 0, 1);
+            o->json = arena_strndup(o->auth.conn->req.arena, v, strlen(v));
+        }
+    } else if (index == 2 && st == PGRES_COMMAND_OK) {
+        o->committed = strcmp(PQcmdStatus((PGresult *)res), "COMMIT") == 0;
+    }
+}
+
+static void answer(struct op *o, int status)
+{
+    struct http_response *res = &o->auth.conn->res;
+    if (status == 503) {
+        http_response_error(res, 503,
+                            "the database is not reachable: retry after the "
+                            "given seconds",
+                            NULL);
+    } else if (strcmp(o->outcome, "ok") == 0 && o->committed) {
+        res->status = 200;
+        res->content_type = "application/json";
+        buf_appends(&res->body, o->json != NULL ? o->json : "{}");
+        buf_appends(&res->body, "\n");
+    } else if (strcmp(o->outcome, "conflict") == 0) {
+        http_response_error(res, 409,
+                            "the case is not leased to you (the lease token "
+                            "is wrong or has run out) or is closed",
+                            "lease_token");
+    } else if (strcmp(o->outcome, "invalid") == 0) {
+        http_response_error(res, 422,
+                            o->kind == OP_TRANSFER
+                                ? "no other unit has this id"
+                                : "the case has no such report",
+                            o->kind == OP_TRANSFER ? "unit" : "report_id");
+    } else {
+        http_response_error(
+            res, 404, o->kind == OP_CLAIM ? "no such queue" : "no such case",
+            NULL);
+    }
+    http_conn_respond(o->auth.conn, util_now_ms());
+}
+
+static void op_done(struct db_job *job, int status)
+{
+    struct op *o = container_of(job, struct op, job);
+    if (status != 0 || o->failed || (o->outcome[0] == 'o' && !o->committed))
+        answer(o, 503);
+    else
+        answer(o, 0);
+}
+
+static void authed(struct auth_request *a, int status)
+{
+    struct op *o = (struct op *)a;
+    struct http_response *res = &a->conn->res;
+    if (status == 401) {
+        http_response_error(res, 401, "unknown or revoked token", NULL);
+    } else if (status != 0) {
+        answer(o, 503);
+        return;
+    } else if (!auth_role_in(&a->who, case_roles)) {
+        http_response_error(res, 403, "this token's role does not work cases",
+                            NULL);
+    } else {
+        snprintf(o->staff_id, sizeof(o->staff_id), "%lld", a->who.staff_id);
+        o->params[0] = a->who.unit;
+        o->params[1] = o->staff_id;
+        o->params[2] = a->who.role;
+        o->job.send = op_send;
+        o->job.result = op_result;
+        o->job.done = op_done;
+        if (db_session_submit(&a->worker->db, &o->job) == 0)
+            return;
+        answer(o, 503);
+        return;
+    }
+    http_conn_respond(a->conn, util_now_ms());
+}
+
+static int start(struct op *o, struct worker *w, struct http_conn *conn,
+                 struct http_request *req, struct http_response *res)
+{
+    return auth_start(&o->auth, w, conn, req, res, authed);
+}
+
+static struct op *op_new(struct http_request *req, enum op_kind kind,
+                         const char *sql, int nparams)
+{
+    struct op *o = arena_alloc(req->arena, sizeof(*o));
+    memset(o, 0, sizeof(*o));
+    o->kind = kind;
+    o->sql = sql;
+    o->nparams = nparams;
+    return o;
+}
+
+/* --- inputs
+ * ------------------------------------------------------------------- */
+
+/* The {id} of the path when it is a positive decimal id; NULL if not. */
+static const char *case_id(struct http_request *req)
+{
+    const char *id = req->param_count > 0 ? req->params[0] : NULL;
+    if (id == NULL || id[0] == '\0' || id[0] == '0' || strlen(id) > 18)
+        return NULL;
+    for (const char *p = id; *p; p++)
+        if (*p < '0' || *p > '9')
+            return NULL;
+    return id;
+}
+
+static bool is_json(struct http_request *req)
+{
+    const struct http_header *ct = http_request_header(req, "content-type");
+    return ct != NULL &&
+           util_ieq(ct->value, strcspn(ct->value, "; "), "application/json");
+}
+
+/* The body as a JSON object (owned: cJSON_Delete), or NULL with res set. */
+static cJSON *body_object(struct http_request *req, struct http_response *res,
+                          bool optional)
+{
+    if (optional && req->body.len == 0)
+        return cJSON_CreateObject();
+    if (!is_json(req)) {
+        http_response_error(res, 415, "send application/json", NULL);
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLength(req->body.data ? req->body.data : "",
+                                        req->body.len);
+    if (root == NULL || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        http_response_error(res, 400, "the body is not a JSON object", NULL);
+        return NULL;
+    }
+    return root;
+}
+
+/* A string member copied into the arena; NULL when absent or not a string. */
+static const char *member(struct http_request *req, const cJSON *o,
+                          const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsString(v))
+        return NULL;
+    return arena_strndup(req->arena, v->valuestring, strlen(v->valuestring));
+}
+
+static bool text_ok(const char *s, size_t max_chars)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    return n > 0 && utf8_valid(s, n) && !utf8_has_controls(s, n, true) &&
+           utf8_count(s, n) <= max_chars;
+}
+
+/* A lease token as claims return it: a UUID in lower-case hex. */
+static bool token_ok(const char *t)
+{
+    if (t == NULL || strlen(t) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? t[i] != '-'
+                 : !((t[i] >= '0' && t[i] <= '9') ||
+                     (t[i] >= 'a' && t[i] <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+static int integer_member(const cJSON *o, const char *name, long dflt, long min,
+                          long max, long *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (v == NULL) {
+        *out = dflt;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
+        v->valuedouble < (double)min || v->valuedouble > (double)max)
+        return -1;
+    *out = (long)v->valuedouble;
+    return 0;
+}
+
+static const char *arena_printf_long(struct http_request *req, long v)
+{
+    char *s = arena_alloc(req->arena, 24);
+    snprintf(s, 24, "%ld", v);
+    return s;
+}
+
+/* --- routes
+ * ------------------------------------------------------------------- */
+
+int casework_get_queues(void *app, struct http_conn *conn,
+                        struct http_request *req, struct http_response *res)
+{
+    struct op *o = op_new(req, OP_QUEUES, queues_sql, 1);
+    return start(o, app, conn, req, res);
+}
+
+int casework_post_claim(void *app, struct http_conn *conn,
+                        struct http_request *req, struct http_response *res)
+{
+    const char *queue = req->param_count > 0 ? req->params[0] : "";
+    if (strlen(queue) < 1 || strlen(queue) > 32)
+        return http_response_error(res, 404, "no such queue", NULL);
+    cJSON *body = body_object(req, res, true);
+    if (body == NULL)
+        return res->status;
+    long max, lease;
+    int rc = -1;
+    if (integer_member(body, "max", 1, 1, CLAIM_MAX, &max) != 0)
+        http_response_error(res, 422, "max must be an integer from 1 to 100",
+                            "max");
+    else if (integer_member(body, "lease_seconds", LEASE_SECONDS_DEFAULT,
+                            LEASE_SECONDS_MIN, LEASE_SECONDS_MAX, &lease) != 0)
+        http_response_error(res, 422,
+                            "lease_seconds must be an integer from 10 to 3600",
+                            "lease_seconds");
+    else
+        rc = 0;
+    cJSON_Delete(body);
+    if (rc != 0)
+        return res->status;
+    struct op *o = op_new(req, OP_CLAIM, claim_sql, 7);
+    o->params[3] = queue;
+    o->params[4] = arena_printf_long(req, max);
+    o->params[5] = arena_printf_long(req, lease);
+    o->params[6] = MAX_ATTEMPTS;
+    return start(o, app, conn, req, res);
+}
+
+int casework_get_case(void *app, struct http_conn *conn,
+                      struct http_request *req, struct http_response *res)
+{
+    const char *id = case_id(req);
+    if (id == NULL)
+        return http_response_error(res, 404, "no such case", NULL);
+    struct op *o = op_new(req, OP_CASE, case_sql, 4);
+    o->params[3] = id;
+    return start(o, app, conn, req, res);
+}
+
+static const char *const dispositions[] = {
+    "talk_inquiry", "preliminary_verification",
+    "hold",         "close",
+    "file_case",    NULL};
+
+int casework_post_disposition(void *app, struct http_conn *conn,
+                              struct http_request *req,
+                              struct http_response *res)
+{
+    const char *id = case_id(req);
+    if (id == NULL)
+        return http_response_error(res, 404, "no such case", NULL);
+    cJSON *body = body_object(req, res, false);
+    if (body == NULL)
+        return res->status;
+    const char *token = member(req, body, "lease_token");
+    const char *disp = member(req, body, "disposition");
+    const char *note = member(req, body, "note");
+    cJSON_Delete(body);
+    bool known = false;
+    for (int i = 0; disp != NULL && dispositions[i] != NULL; i++)
+        known = known || strcmp(disp, dispositions[i]) == 0;
+    if (!known)
+        return http_response_error(res, 422,
+                                   "disposition must be talk_inquiry, "
+                                   "preliminary_verification, hold, close or "
+                                   "file_case",
+                                   "disposition");
+    if (!text_ok(note, NOTE_MAX))
+        return http_response_error(
+            res, 422, "a note of 1 to 5000 characters of text is required",
+            "note");
+    if (token != NULL && !token_ok(token))
+        return http_response_error(res, 409, "this is not a lease token",
+                                   "lease_token");
+    struct op *o = op_new(req, OP_DISPOSITION, disposition_sql, 7);
+    o->params[3] = id;
+    o->params[4] = token;
+    o->params[5] = disp;
+    o->params[6] = note;
+    return start(o, app, conn, req, res);
+}
+
+int casework_post_transfer(void *app, struct http_conn *conn,
+                           struct http_request *req, struct http_response *res)
+{
+    const char *id = case_id(req);
+    if (id == NULL)
+        return http_response_error(res, 404, "no such case", NULL);
+    cJSON *body = body_object(req, res, false);
+    if (body == NULL)
+        return res->status;
+    const char *token = member(req, body, "lease_token");
+    const char *unit = member(req, body, "unit");
+    const char *reason = member(req, body, "reason");
+    cJSON_Delete(body);
+    bool unit_ok =
+        unit != NULL && strlen(unit) == 6 && strspn(unit, "0123456789") == 6;
+    if (!unit_ok)
+        return http_response_error(res, 422, "unit must be a six-digit id",
+                                   "unit");
+    if (!text_ok(reason, NOTE_MAX))
+        return http_response_error(
+            res, 422, "a reason of 1 to 5000 characters of text is required",
+            "reason");
+    if (token != NULL && !token_ok(token))
+        return http_response_error(res, 409, "this is not a lease token",
+                                   "lease_token");
+    struct op *o = op_new(req, OP_TRANSFER, transfer_sql, 7);
+    o->params[3] = id;
+    o->params[4] = token;
+    o->params[5] = unit;
+    o->params[6] = reason;
+    return start(o, app, conn, req, res);
+}
+
+int casework_post_message(void *app, struct http_conn *conn,
+                          struct http_request *req, struct http_response *res)
+{
+    const char *id = case_id(req);
+    if (id == NULL)
+        return http_response_error(res, 404, "no such case", NULL);
+    cJSON *body = body_object(req, res, false);
+    if (body == NULL)
+        return res->status;
+    const char *text = member(req, body, "body");
+    long report = 0;
+    int bad_report =
+        integer_member(body, "report_id", 0, 1, (long)1e15, &report);
+    cJSON_Delete(body);
+    if (!text_ok(text, NOTE_MAX))
+        return http_response_error(
+            res, 422, "a body of 1 to 5000 characters of text is required",
+            "body");
+    if (bad_report != 0)
+        return http_response_error(
+            res, 422, "report_id must be a report of the case", "report_id");
+    struct op *o = op_new(req, OP_MESSAGE, message_sql, 6);
+    o->params[3] = id;
+    o->params[4] = text;
+    o->params[5] = report > 0 ? arena_printf_long(req, report) : NULL;
+    return start(o, app, conn, req, res);
+}
+
+int casework_post_release(void *app, struct http_conn *conn,
+                          struct http_request *req, struct http_response *res)
+{
+    const char *id = case_id(req);
+    if (id == NULL)
+        return http_response_error(res, 404, "no such case", NULL);
+    cJSON *body = body_object(req, res, false);
+    if (body == NULL)
+        return res->status;
+    const char *token = member(req, body, "lease_token");
+    cJSON_Delete(body);
+    if (!token_ok(token))
+        return http_response_error(res, 409,
+                                   "lease_token must be the token of the "
+                                   "claim",
+                                   "lease_token");
+    struct op *o = op_new(req, OP_RELEASE, release_sql, 5);
+    o->params[3] = id;
+    o->params[4] = token;
+    return start(o, app, conn, req, res);
+}

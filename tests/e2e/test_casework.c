@@ -1,0 +1,417 @@
+/*
+ * End-to-end tests of staff case work against a real tipd and PostgreSQL:
+ * the unit wall and roles, claims with leases (spec/reliability.md G1-G4),
+ * dispositions, transfers, messages, and the audit chain (F4) checked by
+ * `tipd audit verify`. Cases are written by SQL (triage is off: no
+ * rules_file), so each test knows exactly what is queued.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "test.h"
+
+/* A request with a bearer token; returns the status (0: no answer). */
+static int call(const struct e2e *e, const char *method, const char *path,
+                const char *token, const char *body, struct e2e_reply *r)
+{
+    char req[4096];
+    char auth[160] = "";
+    if (token != NULL)
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+    int n =
+        snprintf(req, sizeof(req),
+                 "%s %s HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n%s"
+                 "Content-Type: application/json\r\nContent-Length: %zu"
+                 "\r\n\r\n%s",
+                 method, path, auth, body ? strlen(body) : 0, body ? body : "");
+    e2e_reply_init(r);
+    int rc = e2e_exchange(e, req, (size_t)n, 1, 10000, r);
+    return rc == 0 && r->count >= 1 ? r->r[0].status : 0;
+}
+
+static long long number(const struct e2e *e, const char *sql)
+{
+    char v[128];
+    if (e2e_sql(e, false, sql, v, sizeof(v)) != 0)
+        return -1;
+    return strtoll(v, NULL, 10);
+}
+
+static int make_token(struct e2e *e, const char *unit, const char *role,
+                      const char *name, char *out, size_t cap)
+{
+    const char *const args[] = {"token", "create", "--unit", unit, "--role",
+                                role,    "--name", name,     NULL};
+    char text[2048];
+    if (e2e_run(e, args, 30000, text, sizeof(text)) != 0)
+        return -1;
+    const char *t = strstr(text, "tipd_");
+    if (t == NULL)
+        return -1;
+    snprintf(out, cap, "%.69s", t);
+    return 0;
+}
+
+/* n cases in unit's default queue, each with one report. */
+static int make_cases(struct e2e *e, const char *unit, int n)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "WITH r AS (INSERT INTO reports (channel, received_at,"
+             " receipt_hash, content) SELECT 'web', now(),"
+             " sha256(convert_to('%s' || g || random(), 'UTF8')),"
+             " '某局长收受礼金' || g FROM generate_series(1, %d) g"
+             " RETURNING id), c AS (INSERT INTO cases (cluster_report_id,"
+             " unit_id, queue, priority, category, accused_key, due_at)"
+             " SELECT id, '%s', 'default', 'normal', 'lianjie',"
+             " '%s/某局长', now() + interval '5 days' FROM r RETURNING id,"
+             " cluster_report_id) INSERT INTO case_reports (case_id,"
+             " report_id) SELECT id, cluster_report_id FROM c",
+             unit, n, unit, unit);
+    char err[256];
+    if (e2e_sql(e, false, sql, err, sizeof(err)) != 0) {
+        fprintf(stderr, "make_cases: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The claimed cases of a claim answer: ids and tokens. */
+static int claimed(const struct e2e_reply *r, long long *ids,
+                   char (*tokens)[40], int cap)
+{
+    cJSON *root = cJSON_ParseWithLength(r->r[0].body, r->r[0].body_len);
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(root, "cases");
+    int n = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        if (n == cap)
+            break;
+        ids[n] =
+            (long long)cJSON_GetObjectItemCaseSensitive(c, "id")->valuedouble;
+        snprintf(
+            tokens[n], 40, "%s",
+            cJSON_GetObjectItemCaseSensitive(c, "lease_token")->valuestring);
+        n++;
+    }
+    cJSON_Delete(root);
+    return n;
+}
+
+struct people {
+    char a[128], a2[128], b[128], admin[128], op[128];
+};
+
+static int setup(struct e2e *e, struct people *p)
+{
+    if (e2e_migrate(e) != 0)
+        return -1;
+    static const char *const import[] = {
+        "units", "import", TIPD_SOURCE_DIR "/deploy/rules.json", NULL};
+    char out[2048];
+    if (e2e_run(e, import, 30000, out, sizeof(out)) != 0 ||
+        make_token(e, "410105", "staff", "承办人甲", p->a, sizeof(p->a)) ||
+        make_token(e, "410105", "supervisor", "科长乙", p->a2, sizeof(p->a2)) ||
+        make_token(e, "410100", "staff", "市纪委丙", p->b, sizeof(p->b)) ||
+        make_token(e, "410105", "admin", "管理员", p->admin,
+                   sizeof(p->admin)) ||
+        make_token(e, "410105", "operator", "热线员", p->op, sizeof(p->op)))
+        return -1;
+    static const char *const sets[] = {"rate_limit_per_minute=0", NULL};
+    return e2e_start(e, sets);
+}
+
+static void walls_and_actions(struct e2e *e)
+{
+    struct people p;
+    struct e2e_reply r;
+    char path[128], body[512];
+    long long ids[8];
+    char tokens[8][40];
+    CHECK_INT(setup(e, &p), 0);
+    CHECK_INT(make_cases(e, "410105", 3), 0);
+
+    /* Claim two: leased to the caller with tokens; the listing counts. */
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
+                   "{\"max\":2,\"lease_seconds\":60}", &r),
+              200);
+    CHECK_INT(claimed(&r, ids, tokens, 8), 2);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", "/api/v1/staff/queues", p.a, NULL, &r), 200);
+    CHECK(strstr(r.r[0].body, "\"queue\" : \"default\", \"depth\" : 1, "
+                              "\"leased\" : 2") != NULL);
+    e2e_reply_free(&r);
+
+    /* The case view: its report, the other cases on the same accused. */
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld", ids[0]);
+    CHECK_INT(call(e, "GET", path, p.a, NULL, &r), 200);
+    CHECK(strstr(r.r[0].body, "某局长收受礼金") != NULL);
+    CHECK(strstr(r.r[0].body, "\"same_accused\" : [{\"case_id\"") != NULL);
+    e2e_reply_free(&r);
+
+    /* Walls: another unit's staff, the admin and an operator see nothing;
+     * no token is 401; another unit's case and a missing one are the same
+     * 404. */
+    CHECK_INT(call(e, "GET", path, p.b, NULL, &r), 404);
+    char other[4096];
+    snprintf(other, sizeof(other), "%s", r.r[0].body);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", "/api/v1/staff/cases/999999", p.b, NULL, &r), 404);
+    CHECK_STR(r.r[0].body, other);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", path, p.admin, NULL, &r), 403);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", path, p.op, NULL, &r), 403);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", path, NULL, NULL, &r), 401);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.b,
+                   "{\"max\":5}", &r),
+              200);
+    CHECK(strstr(r.r[0].body, "\"cases\" : []") != NULL);
+    e2e_reply_free(&r);
+
+    /* A disposition needs the live lease: a wrong token is 409. */
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/disposition",
+             ids[0]);
+    snprintf(body, sizeof(body),
+             "{\"lease_token\":\"%s\",\"disposition\":\"close\","
+             "\"note\":\"查无实据，予以了结\"}",
+             tokens[1]);
+    CHECK_INT(call(e, "POST", path, p.a, body, &r), 409);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "POST", path, p.b, body, &r), 404);
+    e2e_reply_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"lease_token\":\"%s\",\"disposition\":\"talk_inquiry\","
+             "\"note\":\"约谈当事人\"}",
+             tokens[0]);
+    CHECK_INT(call(e, "POST", path, p.a, body, &r), 200);
+    CHECK(strstr(r.r[0].body, "\"status\" : \"working\"") != NULL);
+    e2e_reply_free(&r);
+    /* The owner goes on without a lease; then closes it. */
+    CHECK_INT(call(e, "POST", path, p.a,
+                   "{\"disposition\":\"close\",\"note\":\"予以了结\"}", &r),
+              200);
+    CHECK(strstr(r.r[0].body, "\"status\" : \"closed\"") != NULL);
+    e2e_reply_free(&r);
+    snprintf(body, sizeof(body),
+             "SELECT count(*) FROM cases WHERE id = %lld"
+             " AND closed_at IS NOT NULL AND disposition = 'close'"
+             " AND owner_staff_id IS NOT NULL",
+             ids[0]);
+    CHECK_INT(number(e, body), 1);
+
+    /* A message to the reporter, seen with the receipt's report. */
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/messages", ids[1]);
+    CHECK_INT(call(e, "POST", path, p.a, "{\"body\":\"请补充时间地点\"}", &r),
+              200);
+    e2e_reply_free(&r);
+    CHECK_INT(number(e, "SELECT count(*) FROM report_messages"
+                        " WHERE author = 'staff'"),
+              1);
+
+    /* A transfer: the case leaves the sender's view for the other unit. */
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/transfer", ids[1]);
+    snprintf(body, sizeof(body),
+             "{\"lease_token\":\"%s\",\"unit\":\"410100\","
+             "\"reason\":\"被反映人为市管干部\"}",
+             tokens[1]);
+    CHECK_INT(call(e, "POST", path, p.a, body, &r), 200);
+    e2e_reply_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld", ids[1]);
+    CHECK_INT(call(e, "GET", path, p.a, NULL, &r), 404);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", path, p.b, NULL, &r), 200);
+    CHECK(strstr(r.r[0].body, "\"action\" : \"transfer\"") != NULL);
+    e2e_reply_free(&r);
+
+    /* Malformed requests: clear 4xx, nothing changed. */
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
+                   "{\"max\":0}", &r),
+              422);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/nope/claim", p.a, "{}", &r),
+              404);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", "/api/v1/staff/cases/abc", p.a, NULL, &r), 404);
+    e2e_reply_free(&r);
+
+    /* The audit chain holds every read and action, and verifies. */
+    CHECK(number(e, "SELECT count(*) FROM audit_log WHERE action = 'read'") >=
+          2);
+    static const char *const verify[] = {"audit", "verify", NULL};
+    char out[2048];
+    CHECK_INT(e2e_run(e, verify, 30000, out, sizeof(out)), 0);
+    CHECK(strstr(out, "entries verified") != NULL);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_casework_walls_and_actions(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "casework_walls_and_actions") == 0)
+        walls_and_actions(&e);
+    e2e_cleanup(&e);
+}
+
+/* G1-G4: dead clients' cases come back, stale tokens are refused, failing
+ * cases are parked, concurrent claimers never share a case. */
+static void leases(struct e2e *e)
+{
+    struct people p;
+    struct e2e_reply r;
+    char path[128], body[512], sql[512];
+    long long ids[8];
+    char tokens[8][40], fresh[8][40];
+    CHECK_INT(setup(e, &p), 0);
+    CHECK_INT(make_cases(e, "410105", 40), 0);
+
+    /* G1 and G2: A claims and "dies"; its lease runs out (moved into the
+     * past here rather than waited for); A2 gets the case with a new
+     * token, and A's late completion is refused. */
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
+                   "{\"max\":1,\"lease_seconds\":10}", &r),
+              200);
+    CHECK_INT(claimed(&r, ids, tokens, 8), 1);
+    e2e_reply_free(&r);
+    snprintf(sql, sizeof(sql),
+             "UPDATE cases SET lease_expires_at = now() - interval '1 second'"
+             " WHERE id = %lld",
+             ids[0]);
+    CHECK_INT(e2e_sql(e, false, sql, NULL, 0), 0);
+    long long again[8];
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a2,
+                   "{\"max\":1}", &r),
+              200);
+    CHECK_INT(claimed(&r, again, fresh, 8), 1);
+    e2e_reply_free(&r);
+    CHECK_INT(again[0], ids[0]);
+    CHECK(strcmp(fresh[0], tokens[0]) != 0);
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/disposition",
+             ids[0]);
+    snprintf(body, sizeof(body),
+             "{\"lease_token\":\"%s\",\"disposition\":\"hold\","
+             "\"note\":\"迟到的处置\"}",
+             tokens[0]);
+    CHECK_INT(call(e, "POST", path, p.a, body, &r), 409);
+    e2e_reply_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/release", ids[0]);
+    snprintf(body, sizeof(body), "{\"lease_token\":\"%s\"}", fresh[0]);
+    CHECK_INT(call(e, "POST", path, p.a2, body, &r), 200);
+    e2e_reply_free(&r);
+
+    /* G3: a case whose lease ran out at its fifth attempt is parked, and
+     * the queue goes on past it. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE cases SET status = 'leased', attempts = 5,"
+             " lease_token = gen_random_uuid(), lease_staff_id = 1,"
+             " lease_expires_at = now() - interval '1 second' WHERE id = %lld",
+             ids[0]);
+    CHECK_INT(e2e_sql(e, false, sql, NULL, 0), 0);
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
+                   "{\"max\":1}", &r),
+              200);
+    CHECK_INT(claimed(&r, again, fresh, 8), 1);
+    CHECK(again[0] != ids[0]);
+    e2e_reply_free(&r);
+    snprintf(sql, sizeof(sql), "SELECT status FROM cases WHERE id = %lld",
+             ids[0]);
+    char status[32];
+    CHECK_INT(e2e_sql(e, false, sql, status, sizeof(status)), 0);
+    CHECK_STR(status, "parked");
+
+    /* G4: 16 claimers at once, rounds until the queue is empty: every case
+     * leased exactly once. */
+    long long seen[64];
+    int seen_count = 0;
+    for (int round = 0; round < 10; round++) {
+        int fds[16];
+        static const char claim[] =
+            "POST /api/v1/staff/queues/default/claim HTTP/1.1\r\nHost: e2e\r\n"
+            "Connection: close\r\nContent-Type: application/json\r\n"
+            "Content-Length: 9\r\nAuthorization: Bearer %s\r\n\r\n"
+            "{\"max\":1}";
+        char req[512];
+        int n = snprintf(req, sizeof(req), claim, round % 2 ? p.a : p.a2);
+        for (int i = 0; i < 16; i++) {
+            fds[i] = e2e_connect(e);
+            CHECK(fds[i] >= 0);
+            e2e_send(fds[i], req, (size_t)n);
+        }
+        int got_any = 0;
+        for (int i = 0; i < 16; i++) {
+            e2e_reply_init(&r);
+            e2e_read(fds[i], &r, 1, 10000);
+            close(fds[i]);
+            CHECK(r.count == 1 && r.r[0].status == 200);
+            long long one[2];
+            char tok[2][40];
+            int k = claimed(&r, one, tok, 2);
+            e2e_reply_free(&r);
+            for (int j = 0; j < k; j++) {
+                for (int s = 0; s < seen_count; s++)
+                    CHECK(seen[s] != one[j]);
+                CHECK(seen_count < 64);
+                seen[seen_count++] = one[j];
+                got_any = 1;
+            }
+        }
+        if (!got_any)
+            break;
+    }
+    /* 40 cases: one parked, one leased by A above, 38 for the claimers. */
+    CHECK_INT(seen_count, 38);
+    CHECK_INT(number(e, "SELECT count(*) FROM cases WHERE status = 'leased'"),
+              39);
+
+    /* F4: the chain verifies; an edited row and a cut tail are caught. */
+    static const char *const head[] = {"audit", "head", NULL};
+    char out[2048], exported[128];
+    CHECK_INT(e2e_run(e, head, 30000, out, sizeof(out)), 0);
+    snprintf(exported, sizeof(exported), "%.*s", (int)strcspn(out, "\n"), out);
+    static const char *const verify[] = {"audit", "verify", NULL};
+    CHECK_INT(e2e_run(e, verify, 30000, out, sizeof(out)), 0);
+    CHECK_INT(e2e_sql(e, false,
+                      "UPDATE audit_log SET detail = '{}' WHERE id = 2", out,
+                      sizeof(out)),
+              -1); /* append-only: the trigger refuses */
+    CHECK_INT(e2e_sql(e, false,
+                      "ALTER TABLE audit_log DISABLE TRIGGER "
+                      "audit_log_append_only",
+                      NULL, 0),
+              0);
+    /* A cut tail leaves an intact prefix: only the exported head shows
+     * that entries are gone. */
+    CHECK_INT(e2e_sql(e, false,
+                      "DELETE FROM audit_log WHERE id > (SELECT max(id) - 3"
+                      " FROM audit_log)",
+                      NULL, 0),
+              0);
+    CHECK_INT(e2e_run(e, verify, 30000, out, sizeof(out)), 0);
+    const char *const verify_head[] = {"audit", "verify", "--head", exported,
+                                       NULL};
+    CHECK_INT(e2e_run(e, verify_head, 30000, out, sizeof(out)), 1);
+    CHECK(strstr(out, "is gone") != NULL);
+    /* An edited row breaks its own hash. */
+    CHECK_INT(e2e_sql(e, false,
+                      "UPDATE audit_log SET detail = '{\"x\": 1}' WHERE id = 2",
+                      NULL, 0),
+              0);
+    CHECK_INT(e2e_run(e, verify, 30000, out, sizeof(out)), 1);
+    CHECK(strstr(out, "entry 2 was changed") != NULL);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_casework_leases(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "casework_leases") == 0)
+        leases(&e);
+    e2e_cleanup(&e);
+}
