@@ -150,6 +150,11 @@
     U(triage_timeout_ms, 30000, 100, 600000,                                   \
       "a triage statement or batch transaction unanswered this long drops "    \
       "the worker's connection; the batch is retried")                         \
+    U(triage_memory_reports, 200000, 1000, 100000000,                          \
+      "decided reports the triage worker keeps in memory to find duplicates "  \
+      "and same-accused links (about 1.5 KB each for 600-character "           \
+      "reports); past 1.5 times this it rebuilds from the newest, and a late " \
+      "duplicate of a forgotten report opens a new case")                      \
     U(triage_nice, 10, 0, 19,                                                  \
       "scheduling niceness of the triage thread: while both are busy, "        \
       "intake gets the CPU and triage catches up after the burst")             \

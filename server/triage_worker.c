@@ -563,7 +563,24 @@ static int rebuild(struct triage_run *r)
      * case). */
     struct triage *t = triage_new(r->norm, r->rules);
     size_t restored = 0;
-    char after[32] = "0";
+    /* Only the newest triage_memory_reports: memory stays bounded however
+     * many reports the database holds. */
+    char after[32] = "0", keep[24];
+    snprintf(keep, sizeof(keep), "%llu",
+             (unsigned long long)r->c->triage_memory_reports);
+    const char *keep_params[1] = {keep};
+    PGresult *from =
+        run1(r, "rebuild",
+             "SELECT coalesce(min(report_id) - 1, 0) FROM"
+             " (SELECT report_id FROM report_triage"
+             " ORDER BY report_id DESC LIMIT $1::bigint) AS newest",
+             1, keep_params, &rc);
+    if (from == NULL) {
+        triage_free(t);
+        return rc;
+    }
+    util_copy(after, sizeof(after), PQgetvalue(from, 0, 0));
+    PQclear(from);
     for (;;) {
         const char *params[1] = {after};
         PGresult *res =
@@ -1287,6 +1304,15 @@ static void step(struct triage_run *r)
         return;
     }
     r->backoff_ms = 50;
+    if (r->t != NULL &&
+        triage_remembered(r->t) > r->c->triage_memory_reports / 2 * 3) {
+        log_info("triage_memory_compact", "remembered=%zu keep=%llu",
+                 triage_remembered(r->t),
+                 (unsigned long long)r->c->triage_memory_reports);
+        r->state_known = false;
+        forget_memory(r);
+        return;
+    }
     if ((uint64_t)rc < r->c->triage_batch_max)
         pgsync_nap(&r->db, r->c->triage_poll_interval_ms);
 }

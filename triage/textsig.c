@@ -16,9 +16,9 @@
 /* Sorts a[0..n) with an LSD radix sort on bytes: a report's few hundred
  * shingles sort in a few microseconds, several times faster than qsort's
  * comparison calls. tmp has room for n. */
-static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
+static void radix_sort(uint32_t *a, uint32_t *tmp, size_t n)
 {
-    for (int shift = 0; shift < 64; shift += 8) {
+    for (int shift = 0; shift < 32; shift += 8) {
         size_t count[257] = {0};
         for (size_t i = 0; i < n; i++)
             count[((a[i] >> shift) & 0xFF) + 1]++;
@@ -26,11 +26,11 @@ static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
             count[b + 1] += count[b];
         for (size_t i = 0; i < n; i++)
             tmp[count[(a[i] >> shift) & 0xFF]++] = a[i];
-        uint64_t *swap = a;
+        uint32_t *swap = a;
         a = tmp;
         tmp = swap;
     }
-    /* Eight passes: the sorted data is back in the caller's a. */
+    /* Four passes: the sorted data is back in the caller's a. */
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -86,7 +86,10 @@ static size_t read_number(const uint32_t *cps, size_t n, size_t i,
     return j;
 }
 
-static uint64_t gram_hash(uint32_t a, uint32_t b, uint32_t c)
+/* 32 bits: a report has a few hundred shingles, so two different ones of
+ * two reports collide about once in ten million comparisons, and half the
+ * memory of 64-bit hashes keeps the triage memory small. */
+static uint32_t gram_hash(uint32_t a, uint32_t b, uint32_t c)
 {
     uint64_t h = 14695981039346656037ULL;
     uint32_t cps[3] = {a, b, c};
@@ -96,7 +99,7 @@ static uint64_t gram_hash(uint32_t a, uint32_t b, uint32_t c)
             h *= 1099511628211ULL;
         }
     }
-    return h;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 void textsig_init(struct textsig *f, const struct norm *norm,
@@ -161,7 +164,7 @@ void textsig_init(struct textsig *f, const struct norm *norm,
     } else if (m > 0) {
         f->grams[0] = gram_hash(form[0], m > 1 ? form[1] : 0, 0);
     }
-    uint64_t *tmp = malloc((g + 1) * sizeof(*tmp));
+    uint32_t *tmp = malloc((g + 1) * sizeof(*tmp));
     if (tmp == NULL)
         abort();
     radix_sort(f->grams, tmp, g);

@@ -22,7 +22,7 @@
 #define TEXTSIG_MAX_AMOUNTS 16
 
 struct textsig {
-    uint64_t *grams; /* owned; sorted, unique 3-gram hashes */
+    uint32_t *grams; /* owned; sorted, unique 3-gram hashes */
     size_t gram_count;
     size_t chars; /* characters of the similarity form */
     int64_t amounts[TEXTSIG_MAX_AMOUNTS]; /* sorted, unique; in yuan or

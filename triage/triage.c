@@ -546,6 +546,11 @@ void triage_decide(struct triage *t, const struct triage_report *r,
     free(text);
 }
 
+size_t triage_remembered(const struct triage *t)
+{
+    return t->count;
+}
+
 void triage_decision_cleanup(struct triage_decision *d)
 {
     free(d->cluster);

@@ -90,6 +90,9 @@ void triage_learn(struct triage *t, const struct triage_report *r);
 void triage_restore(struct triage *t, const struct triage_report *r,
                     const char *cluster, const char *accused_key);
 
+/* How many reports the triage remembers (decided and restored). */
+size_t triage_remembered(const struct triage *t);
+
 /* The decision as one JSON object (spec/triage.md section 7), without a
  * newline. Returns owned (free()). */
 char *triage_decision_json(const struct triage_report *r,
