@@ -18,6 +18,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "pgarray.h"
 #include "util.h"
 
 static const char insert_sql[] =
@@ -112,63 +113,6 @@ bool batcher_admits(const struct batcher *b)
     return db_session_ready(b->db) && b->pending < b->opt->max_pending;
 }
 
-/* Array literal helpers: elements are always double-quoted, so only '"'
- * and '\' need escaping. */
-static void arr_sep(struct buf *a)
-{
-    buf_append(a, a->len == 0 ? "{" : ",", 1);
-}
-
-static void arr_text(struct buf *a, const char *s)
-{
-    arr_sep(a);
-    if (s == NULL) {
-        buf_appends(a, "NULL");
-        return;
-    }
-    buf_append(a, "\"", 1);
-    for (const char *p = s; *p; p++) {
-        const char *run = p;
-        while (*p && *p != '"' && *p != '\\')
-            p++;
-        buf_append(a, run, (size_t)(p - run));
-        if (*p == '\0')
-            break;
-        buf_append(a, "\\", 1);
-        buf_append(a, p, 1);
-    }
-    buf_append(a, "\"", 1);
-}
-
-static void arr_bytea(struct buf *a, const unsigned char *bytes, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    arr_sep(a);
-    if (bytes == NULL) {
-        buf_appends(a, "NULL");
-        return;
-    }
-    buf_appends(a, "\"\\\\x");
-    for (size_t i = 0; i < n; i++) {
-        char h[2] = {hex[bytes[i] >> 4], hex[bytes[i] & 15]};
-        buf_append(a, h, 2);
-    }
-    buf_append(a, "\"", 1);
-}
-
-static void arr_raw(struct buf *a, const char *s)
-{
-    arr_sep(a);
-    buf_appends(a, s);
-}
-
-static void arr_end(struct buf *a)
-{
-    if (a->len == 0)
-        buf_append(a, "{", 1);
-    buf_append(a, "}", 1);
-}
-
 /* The reporter's details as a JSON object, or NULL. */
 static const char *reporter_json(const struct report *r, struct buf *tmp)
 {
@@ -204,48 +148,48 @@ static void build(struct batcher *b)
         const struct report *r = it->report;
         char num[64];
         snprintf(num, sizeof(num), "%d", ord);
-        arr_raw(&p[0], num);
-        arr_text(&p[1], report_channel_name(r->channel));
+        pgarray_raw(&p[0], num);
+        pgarray_text(&p[1], report_channel_name(r->channel));
         if (r->has_received_at) {
             snprintf(num, sizeof(num), "%.6f", r->received_at);
-            arr_raw(&p[2], num);
+            pgarray_raw(&p[2], num);
         } else {
-            arr_raw(&p[2], "NULL");
+            pgarray_raw(&p[2], "NULL");
         }
-        arr_text(&p[3], r->content);
-        arr_text(&p[4], r->region);
-        arr_text(&p[5], r->accused_name);
-        arr_text(&p[6], r->accused_unit);
-        arr_text(&p[7], r->accused_position);
-        arr_text(&p[8], r->accused_rank);
-        arr_text(&p[9], r->category_hint);
-        arr_raw(&p[10], r->real_name ? "t" : "f");
-        arr_text(&p[11], reporter_json(r, &tmp));
-        arr_bytea(&p[12], r->has_sender_hash ? r->sender_hash : NULL, 32);
-        arr_bytea(&p[13], it->receipt_hash, 32);
-        arr_text(&p[14], it->scope);
-        arr_text(&p[15], it->key);
-        arr_bytea(&p[16], it->key ? it->request_sha : NULL, 32);
-        arr_text(&p[17], r->external_id);
+        pgarray_text(&p[3], r->content);
+        pgarray_text(&p[4], r->region);
+        pgarray_text(&p[5], r->accused_name);
+        pgarray_text(&p[6], r->accused_unit);
+        pgarray_text(&p[7], r->accused_position);
+        pgarray_text(&p[8], r->accused_rank);
+        pgarray_text(&p[9], r->category_hint);
+        pgarray_raw(&p[10], r->real_name ? "t" : "f");
+        pgarray_text(&p[11], reporter_json(r, &tmp));
+        pgarray_bytea(&p[12], r->has_sender_hash ? r->sender_hash : NULL, 32);
+        pgarray_bytea(&p[13], it->receipt_hash, 32);
+        pgarray_text(&p[14], it->scope);
+        pgarray_text(&p[15], it->key);
+        pgarray_bytea(&p[16], it->key ? it->request_sha : NULL, 32);
+        pgarray_text(&p[17], r->external_id);
         for (size_t f = 0; f < r->attachment_count; f++) {
             const struct report_attachment *at = &r->attachments[f];
             snprintf(num, sizeof(num), "%d", ord);
-            arr_raw(&p[18], num);
-            arr_text(&p[19], at->filename);
-            arr_text(&p[20], at->content_type);
-            arr_bytea(&p[21], (const unsigned char *)at->data, at->len);
+            pgarray_raw(&p[18], num);
+            pgarray_text(&p[19], at->filename);
+            pgarray_text(&p[20], at->content_type);
+            pgarray_bytea(&p[21], (const unsigned char *)at->data, at->len);
         }
         if (it->key != NULL) {
             b->keyed = true;
-            arr_text(&b->lookup[0], it->scope);
-            arr_text(&b->lookup[1], it->key);
+            pgarray_text(&b->lookup[0], it->scope);
+            pgarray_text(&b->lookup[1], it->key);
         }
     }
     for (int i = 0; i < PARAMS; i++)
-        arr_end(&p[i]);
+        pgarray_end(&p[i]);
     if (b->keyed) {
-        arr_end(&b->lookup[0]);
-        arr_end(&b->lookup[1]);
+        pgarray_end(&b->lookup[0]);
+        pgarray_end(&b->lookup[1]);
     }
     buf_cleanup(&tmp);
 }

@@ -508,6 +508,58 @@ int casework_get_case(void *app, struct http_conn *conn,
     return start(o, app, conn, req, res);
 }
 
+/*
+ * The case id of the path and the named string members of the JSON body
+ * (values[i] NULL when absent), for the actions on one case. 0, or the
+ * status of the answer already written in res.
+ */
+static int case_request(struct http_request *req, struct http_response *res,
+                        const char **id, const char *const *names,
+                        const char **values, int n)
+{
+    *id = case_id(req);
+    if (*id == NULL)
+        return http_response_error(res, 404, "no such case", NULL);
+    cJSON *body = body_object(req, res, false);
+    if (body == NULL)
+        return res->status;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, names[i]);
+        values[i] = NULL;
+        if (cJSON_IsString(v))
+            values[i] = member(req, body, names[i]);
+        else if (cJSON_IsNumber(v) && v->valuedouble >= 1 &&
+                 v->valuedouble < 1e15 &&
+                 v->valuedouble == (double)(long long)v->valuedouble)
+            values[i] = arena_printf_long(req, (long)v->valuedouble);
+        else if (v != NULL && !cJSON_IsNull(v))
+            rc = http_response_error(res, 422, "must be a string", names[i]);
+    }
+    cJSON_Delete(body);
+    return rc;
+}
+
+/* A lease token that cannot be one is a stale lease: 409, like a wrong one
+ * (required: it must be there). 0 when it may be sent. */
+static int token_refused(struct http_response *res, const char *token,
+                         bool required)
+{
+    if (token == NULL ? !required : token_ok(token))
+        return 0;
+    return http_response_error(
+        res, 409, "lease_token must be the token of your claim", "lease_token");
+}
+
+static int text_refused(struct http_response *res, const char *text,
+                        const char *field)
+{
+    if (text_ok(text, NOTE_MAX))
+        return 0;
+    return http_response_error(
+        res, 422, "1 to 5000 characters of text are required", field);
+}
+
 static const char *const dispositions[] = {
     "talk_inquiry", "preliminary_verification",
     "hold",         "close",
@@ -517,119 +569,84 @@ int casework_post_disposition(void *app, struct http_conn *conn,
                               struct http_request *req,
                               struct http_response *res)
 {
-    const char *id = case_id(req);
-    if (id == NULL)
-        return http_response_error(res, 404, "no such case", NULL);
-    cJSON *body = body_object(req, res, false);
-    if (body == NULL)
-        return res->status;
-    const char *token = member(req, body, "lease_token");
-    const char *disp = member(req, body, "disposition");
-    const char *note = member(req, body, "note");
-    cJSON_Delete(body);
+    static const char *const names[] = {"lease_token", "disposition", "note"};
+    const char *id, *v[3];
+    int rc = case_request(req, res, &id, names, v, 3);
+    if (rc != 0)
+        return rc;
     bool known = false;
-    for (int i = 0; disp != NULL && dispositions[i] != NULL; i++)
-        known = known || strcmp(disp, dispositions[i]) == 0;
+    for (int i = 0; v[1] != NULL && dispositions[i] != NULL; i++)
+        known = known || strcmp(v[1], dispositions[i]) == 0;
     if (!known)
         return http_response_error(res, 422,
                                    "disposition must be talk_inquiry, "
                                    "preliminary_verification, hold, close or "
                                    "file_case",
                                    "disposition");
-    if (!text_ok(note, NOTE_MAX))
-        return http_response_error(
-            res, 422, "a note of 1 to 5000 characters of text is required",
-            "note");
-    if (token != NULL && !token_ok(token))
-        return http_response_error(res, 409, "this is not a lease token",
-                                   "lease_token");
+    if ((rc = text_refused(res, v[2], "note")) != 0 ||
+        (rc = token_refused(res, v[0], false)) != 0)
+        return rc;
     struct op *o = op_new(req, OP_DISPOSITION, disposition_sql, 7);
     o->params[3] = id;
-    o->params[4] = token;
-    o->params[5] = disp;
-    o->params[6] = note;
+    for (int i = 0; i < 3; i++)
+        o->params[4 + i] = v[i];
     return start(o, app, conn, req, res);
 }
 
 int casework_post_transfer(void *app, struct http_conn *conn,
                            struct http_request *req, struct http_response *res)
 {
-    const char *id = case_id(req);
-    if (id == NULL)
-        return http_response_error(res, 404, "no such case", NULL);
-    cJSON *body = body_object(req, res, false);
-    if (body == NULL)
-        return res->status;
-    const char *token = member(req, body, "lease_token");
-    const char *unit = member(req, body, "unit");
-    const char *reason = member(req, body, "reason");
-    cJSON_Delete(body);
-    bool unit_ok =
-        unit != NULL && strlen(unit) == 6 && strspn(unit, "0123456789") == 6;
-    if (!unit_ok)
+    static const char *const names[] = {"lease_token", "unit", "reason"};
+    const char *id, *v[3];
+    int rc = case_request(req, res, &id, names, v, 3);
+    if (rc != 0)
+        return rc;
+    if (v[1] == NULL || strlen(v[1]) != 6 || strspn(v[1], "0123456789") != 6)
         return http_response_error(res, 422, "unit must be a six-digit id",
                                    "unit");
-    if (!text_ok(reason, NOTE_MAX))
-        return http_response_error(
-            res, 422, "a reason of 1 to 5000 characters of text is required",
-            "reason");
-    if (token != NULL && !token_ok(token))
-        return http_response_error(res, 409, "this is not a lease token",
-                                   "lease_token");
+    if ((rc = text_refused(res, v[2], "reason")) != 0 ||
+        (rc = token_refused(res, v[0], false)) != 0)
+        return rc;
     struct op *o = op_new(req, OP_TRANSFER, transfer_sql, 7);
     o->params[3] = id;
-    o->params[4] = token;
-    o->params[5] = unit;
-    o->params[6] = reason;
+    for (int i = 0; i < 3; i++)
+        o->params[4 + i] = v[i];
     return start(o, app, conn, req, res);
 }
 
 int casework_post_message(void *app, struct http_conn *conn,
                           struct http_request *req, struct http_response *res)
 {
-    const char *id = case_id(req);
-    if (id == NULL)
-        return http_response_error(res, 404, "no such case", NULL);
-    cJSON *body = body_object(req, res, false);
-    if (body == NULL)
-        return res->status;
-    const char *text = member(req, body, "body");
-    long report = 0;
-    int bad_report =
-        integer_member(body, "report_id", 0, 1, (long)1e15, &report);
-    cJSON_Delete(body);
-    if (!text_ok(text, NOTE_MAX))
-        return http_response_error(
-            res, 422, "a body of 1 to 5000 characters of text is required",
-            "body");
-    if (bad_report != 0)
+    static const char *const names[] = {"body", "report_id"};
+    const char *id, *v[2];
+    int rc = case_request(req, res, &id, names, v, 2);
+    if (rc != 0)
+        return rc;
+    if ((rc = text_refused(res, v[0], "body")) != 0)
+        return rc;
+    /* report_id, when given, is the decimal id of one of the case's
+     * reports (as the case view lists them), as a string. */
+    if (v[1] != NULL && (v[1][0] < '1' || v[1][0] > '9' || strlen(v[1]) > 18 ||
+                         strspn(v[1], "0123456789") != strlen(v[1])))
         return http_response_error(
             res, 422, "report_id must be a report of the case", "report_id");
     struct op *o = op_new(req, OP_MESSAGE, message_sql, 6);
     o->params[3] = id;
-    o->params[4] = text;
-    o->params[5] = report > 0 ? arena_printf_long(req, report) : NULL;
+    o->params[4] = v[0];
+    o->params[5] = v[1];
     return start(o, app, conn, req, res);
 }
 
 int casework_post_release(void *app, struct http_conn *conn,
                           struct http_request *req, struct http_response *res)
 {
-    const char *id = case_id(req);
-    if (id == NULL)
-        return http_response_error(res, 404, "no such case", NULL);
-    cJSON *body = body_object(req, res, false);
-    if (body == NULL)
-        return res->status;
-    const char *token = member(req, body, "lease_token");
-    cJSON_Delete(body);
-    if (!token_ok(token))
-        return http_response_error(res, 409,
-                                   "lease_token must be the token of the "
-                                   "claim",
-                                   "lease_token");
+    static const char *const names[] = {"lease_token"};
+    const char *id, *v[1];
+    int rc = case_request(req, res, &id, names, v, 1);
+    if (rc != 0 || (rc = token_refused(res, v[0], true)) != 0)
+        return rc;
     struct op *o = op_new(req, OP_RELEASE, release_sql, 5);
     o->params[3] = id;
-    o->params[4] = token;
+    o->params[4] = v[0];
     return start(o, app, conn, req, res);
 }

@@ -54,6 +54,7 @@
 #include "buf.h"
 #include "log.h"
 #include "norm.h"
+#include "pgarray.h"
 #include "pgsync.h"
 #include "route.h"
 #include "rules.h"
@@ -245,55 +246,6 @@ static PGresult *run1(struct triage_run *r, const char *what, const char *sql,
     return res;
 }
 
-/* --- array literals ------------------------------------------------------ */
-
-/* Elements are always double-quoted: only '"' and '\' need escaping. */
-static void arr_sep(struct buf *a)
-{
-    buf_append(a, a->len == 0 ? "{" : ",", 1);
-}
-
-static void arr_text(struct buf *a, const char *s)
-{
-    arr_sep(a);
-    if (s == NULL) {
-        buf_appends(a, "NULL");
-        return;
-    }
-    buf_append(a, "\"", 1);
-    for (const char *p = s; *p; p++) {
-        const char *run_start = p;
-        while (*p && *p != '"' && *p != '\\')
-            p++;
-        buf_append(a, run_start, (size_t)(p - run_start));
-        if (*p == '\0')
-            break;
-        buf_append(a, "\\", 1);
-        buf_append(a, p, 1);
-    }
-    buf_append(a, "\"", 1);
-}
-
-static void arr_i64(struct buf *a, int64_t v)
-{
-    arr_sep(a);
-    buf_printf(a, "%lld", (long long)v);
-}
-
-static void arr_f64(struct buf *a, double v)
-{
-    arr_sep(a);
-    buf_printf(a, "%.6f", v);
-}
-
-static const char *arr_end(struct buf *a)
-{
-    if (a->len == 0)
-        buf_append(a, "{", 1);
-    buf_append(a, "}", 1);
-    return a->data;
-}
-
 static void reset_params(struct triage_run *r)
 {
     for (int i = 0; i < P_COUNT; i++)
@@ -398,29 +350,30 @@ static int sync_units(struct triage_run *r)
     for (size_t i = 0; i < ru->unit_count; i++) {
         const struct rules_unit *u = &ru->units[i];
         char parent[7];
-        arr_text(&r->p[0], u->id);
-        arr_text(&r->p[1], u->name);
-        arr_text(&r->p[2], rules_level_name(rules_region_level(u->id)));
-        arr_text(&r->p[3],
-                 route_parent(ru, u->id, parent) ? parent : (const char *)0);
+        pgarray_text(&r->p[0], u->id);
+        pgarray_text(&r->p[1], u->name);
+        pgarray_text(&r->p[2], rules_level_name(rules_region_level(u->id)));
+        pgarray_text(&r->p[3], route_parent(ru, u->id, parent)
+                                   ? parent
+                                   : (const char *)0);
     }
-    arr_text(&r->p[4], "default");
-    arr_text(&r->p[4], "review");
+    pgarray_text(&r->p[4], "default");
+    pgarray_text(&r->p[4], "review");
     for (size_t i = 0; i < ru->rule_count; i++) {
         const char *q = ru->rules[i].queue;
         if (q == NULL)
             continue;
         if (valid_queue(q))
-            arr_text(&r->p[4], q);
+            pgarray_text(&r->p[4], q);
         else
             log_warn("triage_queue_invalid",
                      "rule_index=%zu reason=\"queue names are [a-z][a-z0-9_]* "
                      "of at most 32; cases go to default\"",
                      i);
     }
-    const char *units[4] = {arr_end(&r->p[0]), arr_end(&r->p[1]),
-                            arr_end(&r->p[2]), arr_end(&r->p[3])};
-    const char *queues[2] = {units[0], arr_end(&r->p[4])};
+    const char *units[4] = {pgarray_end(&r->p[0]), pgarray_end(&r->p[1]),
+                            pgarray_end(&r->p[2]), pgarray_end(&r->p[3])};
+    const char *queues[2] = {units[0], pgarray_end(&r->p[4])};
     const struct pgsync_stmt s[] = {
         {"INSERT INTO units (id, name, level, parent_id)"
          " SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
@@ -758,14 +711,14 @@ static int assign_cases(struct triage_run *r, struct item *items, size_t n)
             (int64_t)root == it->id)
             continue;
         if (find_item(items, n, (int64_t)root) == NULL) {
-            arr_i64(a, (int64_t)root);
+            pgarray_i64(a, (int64_t)root);
             outside++;
         }
     }
     struct root *roots = NULL;
     size_t root_count = 0;
     if (outside > 0) {
-        const char *params[1] = {arr_end(a)};
+        const char *params[1] = {pgarray_end(a)};
         int rc;
         PGresult *res =
             run1(r, "cases",
@@ -834,45 +787,45 @@ static void build_write(struct triage_run *r, const struct item *items,
         const struct triage_decision *d = &it->d;
         const char *prio = rules_priority_name(d->priority);
         const char *unit = unit_of(r, it);
-        arr_i64(&p[P_RT_ID], it->id);
+        pgarray_i64(&p[P_RT_ID], it->id);
         uint64_t cluster = 0;
         if (d->cluster == NULL ||
             util_parse_u64(d->cluster, strlen(d->cluster), &cluster) != 0)
             cluster = (uint64_t)it->id;
-        arr_i64(&p[P_RT_CLUSTER], (int64_t)cluster);
-        arr_text(&p[P_RT_AKEY], d->accused_key);
-        arr_text(&p[P_RT_UNIT], unit);
-        arr_text(&p[P_RT_CATEGORY], d->category);
-        arr_text(&p[P_RT_QUEUE], queue_of(d));
-        arr_text(&p[P_RT_PRIORITY], prio);
+        pgarray_i64(&p[P_RT_CLUSTER], (int64_t)cluster);
+        pgarray_text(&p[P_RT_AKEY], d->accused_key);
+        pgarray_text(&p[P_RT_UNIT], unit);
+        pgarray_text(&p[P_RT_CATEGORY], d->category);
+        pgarray_text(&p[P_RT_QUEUE], queue_of(d));
+        pgarray_text(&p[P_RT_PRIORITY], prio);
         buf_reset(&inner);
         for (size_t k = 0; k < d->copy_count; k++)
-            arr_text(&inner, d->copies[k]);
-        arr_text(&p[P_RT_COPIES], arr_end(&inner));
+            pgarray_text(&inner, d->copies[k]);
+        pgarray_text(&p[P_RT_COPIES], pgarray_end(&inner));
         buf_reset(&inner);
         for (size_t k = 0; k < d->rule_count; k++)
-            arr_text(&inner, d->rules[k]);
-        arr_text(&p[P_RT_RULES], arr_end(&inner));
-        arr_i64(&p[P_RT_CSIZE], (int64_t)d->cluster_size);
-        arr_i64(&p[P_RT_AREPORTS], (int64_t)d->accused_reports);
+            pgarray_text(&inner, d->rules[k]);
+        pgarray_text(&p[P_RT_RULES], pgarray_end(&inner));
+        pgarray_i64(&p[P_RT_CSIZE], (int64_t)d->cluster_size);
+        pgarray_i64(&p[P_RT_AREPORTS], (int64_t)d->accused_reports);
         if (it->opens) {
-            arr_i64(&p[P_C_OPENER], it->id);
-            arr_text(&p[P_C_UNIT], unit);
-            arr_text(&p[P_C_QUEUE], queue_of(d));
-            arr_text(&p[P_C_PRIORITY], prio);
-            arr_text(&p[P_C_CATEGORY], d->category);
-            arr_text(&p[P_C_AKEY], d->accused_key);
-            arr_f64(&p[P_C_DUE], it->due);
+            pgarray_i64(&p[P_C_OPENER], it->id);
+            pgarray_text(&p[P_C_UNIT], unit);
+            pgarray_text(&p[P_C_QUEUE], queue_of(d));
+            pgarray_text(&p[P_C_PRIORITY], prio);
+            pgarray_text(&p[P_C_CATEGORY], d->category);
+            pgarray_text(&p[P_C_AKEY], d->accused_key);
+            pgarray_f64(&p[P_C_DUE], it->due);
         } else {
-            arr_i64(&p[P_J_OPENER], it->opener);
-            arr_text(&p[P_J_PRIORITY], prio);
-            arr_f64(&p[P_J_DUE], it->due);
+            pgarray_i64(&p[P_J_OPENER], it->opener);
+            pgarray_text(&p[P_J_PRIORITY], prio);
+            pgarray_f64(&p[P_J_DUE], it->due);
         }
-        arr_i64(&p[P_CR_OPENER], it->opener);
-        arr_i64(&p[P_CR_REPORT], it->id);
+        pgarray_i64(&p[P_CR_OPENER], it->opener);
+        pgarray_i64(&p[P_CR_REPORT], it->id);
         for (size_t k = 0; k < d->copy_count; k++) {
-            arr_i64(&p[P_CC_OPENER], it->opener);
-            arr_text(&p[P_CC_UNIT], d->copies[k]);
+            pgarray_i64(&p[P_CC_OPENER], it->opener);
+            pgarray_text(&p[P_CC_UNIT], d->copies[k]);
         }
     }
     buf_cleanup(&inner);
@@ -882,8 +835,8 @@ static void build_write(struct triage_run *r, const struct item *items,
 static void gap_timed_out(void *arg, int64_t id, double t0)
 {
     struct triage_run *r = arg;
-    arr_i64(&r->p[P_G_ID], id);
-    arr_f64(&r->p[P_G_T0], t0);
+    pgarray_i64(&r->p[P_G_ID], id);
+    pgarray_f64(&r->p[P_G_T0], t0);
     r->timed_out++;
 }
 
@@ -1008,18 +961,19 @@ static int write_batch(struct triage_run *r, int64_t new_watermark,
     snprintf(h, sizeof(h), "%.6f", horizon);
     const char *rt[11], *cases[7], *members[2], *joins[3], *copies[2];
     for (int i = 0; i < 11; i++)
-        rt[i] = arr_end(&p[P_RT_ID + i]);
+        rt[i] = pgarray_end(&p[P_RT_ID + i]);
     const char *gaps_done[2] = {rt[0], h};
-    const char *gaps_new[2] = {arr_end(&p[P_G_ID]), arr_end(&p[P_G_T0])};
+    const char *gaps_new[2] = {pgarray_end(&p[P_G_ID]),
+                               pgarray_end(&p[P_G_T0])};
     const char *state[2] = {w, r->pending.batch};
     for (int i = 0; i < 7; i++)
-        cases[i] = arr_end(&p[P_C_OPENER + i]);
-    members[0] = arr_end(&p[P_CR_OPENER]);
-    members[1] = arr_end(&p[P_CR_REPORT]);
+        cases[i] = pgarray_end(&p[P_C_OPENER + i]);
+    members[0] = pgarray_end(&p[P_CR_OPENER]);
+    members[1] = pgarray_end(&p[P_CR_REPORT]);
     for (int i = 0; i < 3; i++)
-        joins[i] = arr_end(&p[P_J_OPENER + i]);
-    copies[0] = arr_end(&p[P_CC_OPENER]);
-    copies[1] = arr_end(&p[P_CC_UNIT]);
+        joins[i] = pgarray_end(&p[P_J_OPENER + i]);
+    copies[0] = pgarray_end(&p[P_CC_OPENER]);
+    copies[1] = pgarray_end(&p[P_CC_UNIT]);
     const struct pgsync_stmt s[W_COUNT] = {
         [W_BEGIN] = {"BEGIN", 0, NULL},
         [W_RT] = {write_rt_sql, 11, rt},
@@ -1078,12 +1032,12 @@ static int poll_once(struct triage_run *r)
     for (int64_t id = r->ids.watermark + 1;
          id <= r->ids.maxseen && open < MAX_OPEN_GAPS; id++) {
         if (!triage_ids_done(&r->ids, id)) {
-            arr_i64(gaps, id);
+            pgarray_i64(gaps, id);
             open++;
             last_gap = id;
         }
     }
-    const char *params[3] = {maxseen, arr_end(gaps), lim};
+    const char *params[3] = {maxseen, pgarray_end(gaps), lim};
     const struct pgsync_stmt s[2] = {{poll_horizon_sql, 0, NULL},
                                      {poll_reports_sql, 3, params}};
     PGresult *res[2];

@@ -215,6 +215,13 @@ static void walls_and_actions(struct e2e *e)
     CHECK_INT(number(e, "SELECT count(*) FROM report_messages"
                         " WHERE author = 'staff'"),
               1);
+    /* A report_id that is no id is refused, never taken as "every
+     * report". */
+    CHECK_INT(
+        call(e, "POST", path, p.a, "{\"body\":\"x\",\"report_id\":{}}", &r),
+        422);
+    CHECK(strstr(r.r[0].body, "report_id") != NULL);
+    e2e_reply_free(&r);
 
     /* A transfer: the case leaves the sender's view for the other unit. */
     snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/transfer", ids[1]);
