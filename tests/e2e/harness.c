@@ -449,6 +449,22 @@ int e2e_migrate(struct e2e *e)
     return 0;
 }
 
+int e2e_token(struct e2e *e, const char *unit, const char *role,
+              const char *name, char *out, size_t cap)
+{
+    const char *const args[] = {"token", "create", "--unit", unit, "--role",
+                                role,    "--name", name,     NULL};
+    char text[2048];
+    int rc = e2e_run(e, args, 30000, text, sizeof(text));
+    const char *t = rc == 0 ? strstr(text, "tipd_") : NULL;
+    if (t == NULL) {
+        FAIL("tipd token create exited %d:\n%s", rc, text);
+        return -1;
+    }
+    snprintf(out, cap, "%.69s", t);
+    return 0;
+}
+
 void e2e_log_tail(const struct e2e *e, int lines)
 {
     if (e->log[0] == '\0')

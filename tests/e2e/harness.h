@@ -97,6 +97,12 @@ int e2e_wait(struct e2e *e, int timeout_ms, uint64_t *took_ms);
 /* Whether the running tipd is still alive (not exited). */
 bool e2e_alive(struct e2e *e);
 
+/* `tipd token create --unit UNIT --role ROLE --name NAME`; the token it
+ * printed (tipd_ and 64 hex digits) to out. 0, or -1 after failing the
+ * test. */
+int e2e_token(struct e2e *e, const char *unit, const char *role,
+              const char *name, char *out, size_t cap);
+
 /* Prints the last lines of the current log to stderr. */
 void e2e_log_tail(const struct e2e *e, int lines);
 

@@ -41,21 +41,6 @@ static long long number(const struct e2e *e, const char *sql)
     return strtoll(v, NULL, 10);
 }
 
-static int make_token(struct e2e *e, const char *unit, const char *role,
-                      const char *name, char *out, size_t cap)
-{
-    const char *const args[] = {"token", "create", "--unit", unit, "--role",
-                                role,    "--name", name,     NULL};
-    char text[2048];
-    if (e2e_run(e, args, 30000, text, sizeof(text)) != 0)
-        return -1;
-    const char *t = strstr(text, "tipd_");
-    if (t == NULL)
-        return -1;
-    snprintf(out, cap, "%.69s", t);
-    return 0;
-}
-
 /* n cases in unit's default queue, each with one report. */
 static int make_cases(struct e2e *e, const char *unit, int n)
 {
@@ -115,12 +100,11 @@ static int setup(struct e2e *e, struct people *p)
         "units", "import", TIPD_SOURCE_DIR "/deploy/rules.json", NULL};
     char out[2048];
     if (e2e_run(e, import, 30000, out, sizeof(out)) != 0 ||
-        make_token(e, "410105", "staff", "承办人甲", p->a, sizeof(p->a)) ||
-        make_token(e, "410105", "supervisor", "科长乙", p->a2, sizeof(p->a2)) ||
-        make_token(e, "410100", "staff", "市纪委丙", p->b, sizeof(p->b)) ||
-        make_token(e, "410105", "admin", "管理员", p->admin,
-                   sizeof(p->admin)) ||
-        make_token(e, "410105", "operator", "热线员", p->op, sizeof(p->op)))
+        e2e_token(e, "410105", "staff", "承办人甲", p->a, sizeof(p->a)) ||
+        e2e_token(e, "410105", "supervisor", "科长乙", p->a2, sizeof(p->a2)) ||
+        e2e_token(e, "410100", "staff", "市纪委丙", p->b, sizeof(p->b)) ||
+        e2e_token(e, "410105", "admin", "管理员", p->admin, sizeof(p->admin)) ||
+        e2e_token(e, "410105", "operator", "热线员", p->op, sizeof(p->op)))
         return -1;
     static const char *const sets[] = {"rate_limit_per_minute=0", NULL};
     return e2e_start(e, sets);

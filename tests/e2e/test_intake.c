@@ -213,22 +213,6 @@ void test_intake_status_and_messages(void)
     e2e_cleanup(&e);
 }
 
-/* Runs `tipd token create` and returns the token it printed in out. */
-static int make_token(struct e2e *e, const char *role, const char *name,
-                      char *out, size_t cap)
-{
-    const char *const args[] = {"token", "create", "--unit", "410105", "--role",
-                                role,    "--name", name,     NULL};
-    char text[2048];
-    if (e2e_run(e, args, 30000, text, sizeof(text)) != 0)
-        return -1;
-    const char *t = strstr(text, "tipd_");
-    if (t == NULL)
-        return -1;
-    snprintf(out, cap, "%.69s", t);
-    return 0;
-}
-
 static void staff(struct e2e *e)
 {
     struct e2e_reply r;
@@ -238,9 +222,11 @@ static void staff(struct e2e *e)
         "units", "import", TIPD_SOURCE_DIR "/deploy/rules.json", NULL};
     char out[2048];
     CHECK_INT(e2e_run(e, import, 30000, out, sizeof(out)), 0);
-    CHECK_INT(make_token(e, "operator", "热线员", operator, sizeof(operator)),
+    CHECK_INT(e2e_token(e, "410105", "operator", "热线员", operator,
+                        sizeof(operator)),
               0);
-    CHECK_INT(make_token(e, "admin", "管理员", admin, sizeof(admin)), 0);
+    CHECK_INT(e2e_token(e, "410105", "admin", "管理员", admin, sizeof(admin)),
+              0);
     CHECK_INT(e2e_start(e, NULL), 0);
 
     static const char call[] =

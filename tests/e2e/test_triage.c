@@ -111,22 +111,6 @@ static void read_log(const struct e2e *e, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* Runs `tipd token create` for an operator of 410105; the token to out. */
-static int make_token(struct e2e *e, char *out, size_t cap)
-{
-    static const char *const args[] = {"token",  "create", "--unit",
-                                       "410105", "--role", "operator",
-                                       "--name", "热线员", NULL};
-    char log[2048];
-    if (e2e_run(e, args, 30000, log, sizeof(log)) != 0)
-        return -1;
-    const char *t = strstr(log, "tipd_");
-    if (t == NULL)
-        return -1;
-    snprintf(out, cap, "%.69s", t);
-    return 0;
-}
-
 static const char *const triage_sets[] = {
     "rules_file=" RULES, "holidays_file=" HOLIDAYS, "rate_limit_per_minute=0",
     "triage_poll_interval_ms=20", NULL};
@@ -169,7 +153,8 @@ static void cases(struct e2e *e)
     static const char *const import[] = {"units", "import", RULES, NULL};
     char out[2048];
     CHECK_INT(e2e_run(e, import, 30000, out, sizeof(out)), 0);
-    CHECK_INT(make_token(e, token, sizeof(token)), 0);
+    CHECK_INT(
+        e2e_token(e, "410105", "operator", "热线员", token, sizeof(token)), 0);
     CHECK_INT(e2e_start(e, triage_sets), 0);
     CHECK_INT(wait_metric(e, "tipd_triage_active", 1, 20000), 1);
 
