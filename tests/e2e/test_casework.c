@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "router.h"
 #include "test.h"
 
 /* A request with a bearer token; returns the status (0: no answer). */
@@ -404,5 +405,193 @@ void test_casework_leases(void)
     struct e2e e;
     if (e2e_init(&e, "casework_leases") == 0)
         leases(&e);
+    e2e_cleanup(&e);
+}
+
+/*
+ * F1: every route of the router table x {anonymous, staff of unit A, its
+ * supervisor, staff of unit B, admin, operator} x {unit A's case, unit B's
+ * case, a missing id}: a 2xx answer is allowed only where the role and the
+ * unit allow it. A route the matrix does not know fails the test, so a new
+ * route cannot escape it.
+ */
+struct identity {
+    const char *label;
+    const char *token; /* NULL: anonymous */
+    const char *unit;
+    const char *role;
+};
+
+/* Routes anyone may call (the public, gateways, operations). */
+static const char *const public_routes[] = {
+    "/",           "/report",      "/status",         "/healthz",
+    "/readyz",     "/metrics",     "/api/v1/reports", "/sms/kannel",
+    "/sms/twilio", "/sms/generic", "/api/v1/status",  "/api/v1/status/messages",
+    NULL};
+
+/* A plausible body for each staff route, by its metric name. */
+static const struct {
+    const char *name;
+    const char *body;
+    const char *const *roles; /* who may get a 2xx */
+    bool per_case;            /* {id}: only within the caller's unit */
+} staff_routes[] = {
+    {"staff_intake",
+     "{\"channel\":\"phone\",\"content\":\"来电\",\"external_id\":\"m-{n}\","
+     "\"received_at\":\"2026-11-20T09:30:00+08:00\"}",
+     (const char *const[]){"operator", "staff", "supervisor", NULL}, false},
+    {"staff_intake_batch",
+     "{\"channel\":\"letter\",\"content\":\"来信\",\"external_id\":\"b-{n}\","
+     "\"received_at\":\"2026-11-20T09:30:00+08:00\"}\n",
+     (const char *const[]){"operator", "staff", "supervisor", NULL}, false},
+    {"staff_queues", NULL, (const char *const[]){"staff", "supervisor", NULL},
+     false},
+    {"staff_claim", "{\"max\":1}",
+     (const char *const[]){"staff", "supervisor", NULL}, false},
+    {"staff_case", NULL, (const char *const[]){"staff", "supervisor", NULL},
+     true},
+    {"staff_disposition", "{\"disposition\":\"hold\",\"note\":\"矩阵\"}",
+     (const char *const[]){"staff", "supervisor", NULL}, true},
+    {"staff_transfer", "{\"unit\":\"410000\",\"reason\":\"矩阵\"}",
+     (const char *const[]){"staff", "supervisor", NULL}, true},
+    {"staff_message", "{\"body\":\"矩阵\"}",
+     (const char *const[]){"staff", "supervisor", NULL}, true},
+    {"staff_release",
+     "{\"lease_token\":\"00000000-0000-0000-0000-000000000000\"}",
+     (const char *const[]){"staff", "supervisor", NULL}, true},
+};
+
+static bool role_in(const char *role, const char *const *roles)
+{
+    for (int i = 0; role != NULL && roles[i] != NULL; i++)
+        if (strcmp(role, roles[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The path of pattern with {id} and {queue} filled in. */
+static void fill_path(const char *pattern, const char *id, char *out,
+                      size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = pattern; *p != '\0' && o + 1 < cap;) {
+        if (*p == '{') {
+            const char *end = strchr(p, '}');
+            const char *v = strncmp(p, "{id}", 4) == 0 ? id : "default";
+            o += (size_t)snprintf(out + o, cap - o, "%s", v);
+            p = end != NULL ? end + 1 : p + strlen(p);
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o < cap ? o : cap - 1] = '\0';
+}
+
+/* tmpl with "{n}" replaced by n (tmpl may be NULL: an empty body). */
+static void fill_body(const char *tmpl, const char *n, char *out, size_t cap)
+{
+    const char *at = tmpl != NULL ? strstr(tmpl, "{n}") : NULL;
+    if (tmpl == NULL)
+        snprintf(out, cap, "%s", "");
+    else if (at == NULL)
+        snprintf(out, cap, "%s", tmpl);
+    else
+        snprintf(out, cap, "%.*s%s%s", (int)(at - tmpl), tmpl, n, at + 3);
+}
+
+static void route_matrix(struct e2e *e)
+{
+    struct people p;
+    struct e2e_reply r;
+    CHECK_INT(setup(e, &p), 0);
+    CHECK_INT(make_cases(e, "410105", 1), 0);
+    CHECK_INT(make_cases(e, "410100", 1), 0);
+    char case_a[32], case_b[32];
+    CHECK_INT(e2e_sql(e, false, "SELECT id FROM cases WHERE unit_id = '410105'",
+                      case_a, sizeof(case_a)),
+              0);
+    CHECK_INT(e2e_sql(e, false, "SELECT id FROM cases WHERE unit_id = '410100'",
+                      case_b, sizeof(case_b)),
+              0);
+    const struct identity who[] = {
+        {"anonymous", NULL, NULL, NULL},
+        {"staff of A", p.a, "410105", "staff"},
+        {"supervisor of A", p.a2, "410105", "supervisor"},
+        {"staff of B", p.b, "410100", "staff"},
+        {"admin", p.admin, "410105", "admin"},
+        {"operator", p.op, "410105", "operator"},
+    };
+    const struct {
+        const char *id;
+        const char *unit; /* NULL: missing */
+    } targets[] = {{case_a, "410105"}, {case_b, "410100"}, {"999999", NULL}};
+    int requests = 0, unauthorised = 0, n = 0;
+    for (size_t i = 0; i < router_main.count; i++) {
+        const struct route *rt = &router_main.routes[i];
+        bool public_route = false;
+        for (int k = 0; public_routes[k] != NULL; k++)
+            public_route =
+                public_route || strcmp(rt->pattern, public_routes[k]) == 0;
+        if (public_route)
+            continue;
+        int s = -1;
+        for (size_t k = 0; k < sizeof(staff_routes) / sizeof(*staff_routes);
+             k++)
+            if (strcmp(staff_routes[k].name, rt->name) == 0)
+                s = (int)k;
+        if (s < 0) {
+            test_failf(__FILE__, __LINE__,
+                       "route %s %s is in no row of the access matrix",
+                       rt->method == HTTP_METHOD_GET ? "GET" : "POST",
+                       rt->pattern);
+            return;
+        }
+        for (size_t w = 0; w < sizeof(who) / sizeof(*who); w++) {
+            for (size_t t = 0; t < 3; t++) {
+                char path[256], body[512];
+                fill_path(rt->pattern, targets[t].id, path, sizeof(path));
+                /* Unique external ids: each intake request is new. */
+                char uniq[32];
+                snprintf(uniq, sizeof(uniq), "%d", n++);
+                fill_body(staff_routes[s].body, uniq, body, sizeof(body));
+                int status = call(
+                    e, rt->method == HTTP_METHOD_GET ? "GET" : "POST", path,
+                    who[w].token, staff_routes[s].body ? body : NULL, &r);
+                e2e_reply_free(&r);
+                requests++;
+                bool allowed = who[w].token != NULL &&
+                               role_in(who[w].role, staff_routes[s].roles) &&
+                               (!staff_routes[s].per_case ||
+                                (targets[t].unit != NULL &&
+                                 strcmp(targets[t].unit, who[w].unit) == 0));
+                if (status == 0) {
+                    test_failf(__FILE__, __LINE__, "%s %s as %s: no answer",
+                               rt->name, path, who[w].label);
+                    return;
+                }
+                if (status >= 200 && status < 300 && !allowed) {
+                    unauthorised++;
+                    fprintf(stderr, "UNAUTHORISED %d: %s %s as %s\n", status,
+                            rt->name, path, who[w].label);
+                }
+                if (who[w].token == NULL && status != 401)
+                    test_failf(__FILE__, __LINE__,
+                               "%s %s anonymous: %d, want 401", rt->name, path,
+                               status);
+            }
+        }
+    }
+    fprintf(stderr, "access matrix: %d requests, %d unauthorised 2xx\n",
+            requests, unauthorised);
+    CHECK(requests >= 9 * 6 * 3);
+    CHECK_INT(unauthorised, 0);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_casework_route_role_matrix(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "casework_route_role_matrix") == 0)
+        route_matrix(&e);
     e2e_cleanup(&e);
 }
