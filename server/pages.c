@@ -336,11 +336,19 @@ static void render_status(struct http_response *res, int outcome,
     cJSON *doc = cJSON_Parse(row ? row : "{}");
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(doc, "state");
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(doc, "messages");
+    static const char *const states[][2] = {
+        {"received", "已收到，等待分办"},
+        {"accepted", "已受理，等待办理"},
+        {"in_progress", "正在办理"},
+        {"closed", "已办结"},
+    };
+    const char *text = "处理中";
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+        if (cJSON_IsString(state) &&
+            strcmp(state->valuestring, states[i][0]) == 0)
+            text = states[i][1];
     buf_appends(&res->body, "<p>状态：");
-    pages_escape(&res->body, cJSON_IsString(state) &&
-                                     strcmp(state->valuestring, "received") == 0
-                                 ? "已收到，等待处理"
-                                 : "处理中");
+    pages_escape(&res->body, text);
     buf_appends(&res->body, "</p><h2>往来消息</h2><ul>");
     const cJSON *m;
     cJSON_ArrayForEach(m, msgs)

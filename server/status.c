@@ -29,8 +29,17 @@ struct lookup {
     status_render_cb render; /* writes the answer */
 };
 
+/* What a reporter may know of their report's progress, and no more:
+ * received (not yet triaged), accepted (queued at a commission), in
+ * progress (a member of staff works it), closed. Units, staff and
+ * dispositions stay inside. */
 static const char lookup_sql[] =
-    "SELECT json_build_object('state', 'received', 'received_at',"
+    "SELECT json_build_object('state', coalesce((SELECT CASE"
+    " WHEN c.closed_at IS NOT NULL THEN 'closed'"
+    " WHEN c.status IN ('working', 'held') THEN 'in_progress'"
+    " ELSE 'accepted' END FROM case_reports cr JOIN cases c"
+    " ON c.id = cr.case_id WHERE cr.report_id = r.id), 'received'),"
+    " 'received_at',"
     " r.received_at, 'messages', coalesce((SELECT json_agg(json_build_object("
     "'from', m.author, 'body', m.body, 'at', m.created_at) ORDER BY m.id)"
     " FROM report_messages m WHERE m.report_id = r.id), '[]'::json))"

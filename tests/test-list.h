@@ -88,4 +88,5 @@
     X(e2e, triage_one_worker_among_nodes)                                      \
     X(e2e, casework_walls_and_actions)                                         \
     X(e2e, casework_leases)                                                    \
-    X(e2e, casework_route_role_matrix)
+    X(e2e, casework_route_role_matrix)                                         \
+    X(e2e, casework_reporter_sees_progress)

@@ -155,6 +155,19 @@ static void walls_and_actions(struct e2e *e)
     e2e_reply_free(&r);
     CHECK_INT(call(e, "GET", path, NULL, NULL, &r), 401);
     e2e_reply_free(&r);
+    /* F3: the stored hash of a token, dumped from the database, is no
+     * token ("tipd_" + its hex, or the hex alone). */
+    char dumped[128], forged[160];
+    CHECK_INT(e2e_sql(e, false,
+                      "SELECT encode(sha256, 'hex') FROM tokens ORDER BY id"
+                      " LIMIT 1",
+                      dumped, sizeof(dumped)),
+              0);
+    snprintf(forged, sizeof(forged), "tipd_%s", dumped);
+    CHECK_INT(call(e, "GET", path, forged, NULL, &r), 401);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", path, dumped, NULL, &r), 401);
+    e2e_reply_free(&r);
     CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.b,
                    "{\"max\":5}", &r),
               200);
@@ -593,5 +606,88 @@ void test_casework_route_role_matrix(void)
     struct e2e e;
     if (e2e_init(&e, "casework_route_role_matrix") == 0)
         route_matrix(&e);
+    e2e_cleanup(&e);
+}
+
+/* The whole way: a web report, triaged into a case, claimed, answered and
+ * closed by staff; the reporter, with the receipt code alone, sees the state
+ * move and reads the answer. */
+static void reporter_progress(struct e2e *e)
+{
+    struct people p;
+    struct e2e_reply r;
+    char receipt[64], body[512], path[128];
+    static const char *const sets[] = {
+        "rate_limit_per_minute=0",
+        "rules_file=" TIPD_SOURCE_DIR "/deploy/rules.json",
+        "holidays_file=" TIPD_SOURCE_DIR "/deploy/holidays.txt", NULL};
+    CHECK_INT(e2e_migrate(e), 0);
+    static const char *const import[] = {
+        "units", "import", TIPD_SOURCE_DIR "/deploy/rules.json", NULL};
+    char out[2048];
+    CHECK_INT(e2e_run(e, import, 30000, out, sizeof(out)), 0);
+    CHECK_INT(e2e_token(e, "410105", "staff", "承办人甲", p.a, sizeof(p.a)), 0);
+    CHECK_INT(e2e_start(e, sets), 0);
+
+    CHECK_INT(call(e, "POST", "/api/v1/reports", NULL,
+                   "{\"content\":\"金水区教育局局长王建国收受礼金5万元\","
+                   "\"region\":\"410105\",\"accused\":{\"name\":\"王建国\","
+                   "\"rank\":\"正科级\"}}",
+                   &r),
+              201);
+    cJSON *doc = cJSON_ParseWithLength(r.r[0].body, r.r[0].body_len);
+    snprintf(receipt, sizeof(receipt), "%s",
+             cJSON_GetObjectItemCaseSensitive(doc, "receipt")->valuestring);
+    cJSON_Delete(doc);
+    e2e_reply_free(&r);
+    snprintf(body, sizeof(body), "{\"receipt\":\"%s\"}", receipt);
+
+    /* Triaged into 410105's queue: accepted. */
+    bool accepted = false;
+    for (int i = 0; i < 100 && !accepted; i++) {
+        CHECK_INT(call(e, "POST", "/api/v1/status", NULL, body, &r), 200);
+        accepted = strstr(r.r[0].body, "\"state\" : \"accepted\"") != NULL;
+        e2e_reply_free(&r);
+        if (!accepted)
+            e2e_sleep_ms(100);
+    }
+    CHECK(accepted);
+
+    long long ids[2];
+    char tokens[2][40];
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
+                   "{\"max\":1}", &r),
+              200);
+    CHECK_INT(claimed(&r, ids, tokens, 2), 1);
+    e2e_reply_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/messages", ids[0]);
+    CHECK_INT(call(e, "POST", path, p.a, "{\"body\":\"已受理，正在核实\"}", &r),
+              200);
+    e2e_reply_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/disposition",
+             ids[0]);
+    char disp[256];
+    snprintf(disp, sizeof(disp),
+             "{\"lease_token\":\"%s\",\"disposition\":\"close\","
+             "\"note\":\"予以了结\"}",
+             tokens[0]);
+    CHECK_INT(call(e, "POST", path, p.a, disp, &r), 200);
+    e2e_reply_free(&r);
+
+    CHECK_INT(call(e, "POST", "/api/v1/status", NULL, body, &r), 200);
+    CHECK(strstr(r.r[0].body, "\"state\" : \"closed\"") != NULL);
+    CHECK(strstr(r.r[0].body, "已受理，正在核实") != NULL);
+    /* Inside stays inside: no unit, staff or disposition. */
+    CHECK(strstr(r.r[0].body, "410105") == NULL);
+    CHECK(strstr(r.r[0].body, "予以了结") == NULL);
+    e2e_reply_free(&r);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_casework_reporter_sees_progress(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "casework_reporter_sees_progress") == 0)
+        reporter_progress(&e);
     e2e_cleanup(&e);
 }
