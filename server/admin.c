@@ -211,8 +211,9 @@ void admin_token_hash(const char *token, size_t len, unsigned char out[32])
     EVP_Digest(token, len, out, &n, EVP_sha256(), NULL);
 }
 
-int admin_token_create(const char *conninfo, const char *unit, const char *role,
-                       const char *name, FILE *out, char *err, size_t errlen)
+/* The arguments of a staff member: 0, or -1 with what to fix. */
+static int staff_args_ok(const char *unit, const char *role, const char *name,
+                         char *err, size_t errlen)
 {
     static const char *const roles[] = {"operator", "staff", "supervisor",
                                         "admin"};
@@ -232,32 +233,21 @@ int admin_token_create(const char *conninfo, const char *unit, const char *role,
         snprintf(err, errlen, "--name: must be a name of 1 to 100 characters");
         return -1;
     }
+    return 0;
+}
 
-    unsigned char raw[32], hash[32];
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        snprintf(err, errlen, "no randomness available");
-        return -1;
-    }
-    static const char hex[] = "0123456789abcdef";
-    char token[5 + 64 + 1] = "tipd_";
-    for (int i = 0; i < 32; i++) {
-        token[5 + 2 * i] = hex[raw[i] >> 4];
-        token[6 + 2 * i] = hex[raw[i] & 15];
-    }
-    token[69] = '\0';
-    admin_token_hash(token, strlen(token), hash);
-    char hash_hex[2 + 64 + 1];
-    util_bytea_hex(hash, sizeof(hash), hash_hex);
-
-    PGconn *pg = db_connect_blocking(conninfo, err, errlen);
-    if (pg == NULL)
-        return -1;
+/*
+ * In pg's open transaction: the staff member of unit with this name, made
+ * if new, whose role must be role. Their id into staff_id. 0, or -1.
+ */
+static int staff_upsert(PGconn *pg, const char *unit, const char *role,
+                        const char *name, char staff_id[32], char *err,
+                        size_t errlen)
+{
     PGresult *r = NULL;
     const char *p1[3] = {unit, name, role};
-    int rc = exec(pg, "BEGIN", 0, NULL, NULL, err, errlen);
-    if (rc == 0)
-        rc = exec(pg, "SELECT 1 FROM units WHERE id = $1", 1, p1, &r, err,
-                  errlen);
+    int rc =
+        exec(pg, "SELECT 1 FROM units WHERE id = $1", 1, p1, &r, err, errlen);
     if (rc == 0 && PQntuples(r) != 1) {
         snprintf(err, errlen,
                  "unit %s does not exist: import the units first with "
@@ -280,11 +270,65 @@ int admin_token_create(const char *conninfo, const char *unit, const char *role,
                  name, unit, PQgetvalue(r, 0, 1));
         rc = -1;
     }
-    char staff_id[32] = "";
     if (rc == 0)
-        snprintf(staff_id, sizeof(staff_id), "%s", PQgetvalue(r, 0, 0));
+        snprintf(staff_id, 32, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
-    r = NULL;
+    return rc;
+}
+
+int admin_staff_add(const char *conninfo, const char *unit, const char *role,
+                    const char *name, FILE *out, char *err, size_t errlen)
+{
+    if (staff_args_ok(unit, role, name, err, errlen) != 0)
+        return -1;
+    PGconn *pg = db_connect_blocking(conninfo, err, errlen);
+    if (pg == NULL)
+        return -1;
+    char staff_id[32] = "";
+    int rc = exec(pg, "BEGIN", 0, NULL, NULL, err, errlen);
+    if (rc == 0)
+        rc = staff_upsert(pg, unit, role, name, staff_id, err, errlen);
+    if (rc == 0)
+        rc = commit(pg, err, errlen);
+    else
+        PQclear(PQexec(pg, "ROLLBACK"));
+    PQfinish(pg);
+    if (rc == 0)
+        fprintf(out, "staff %s: %s (%s, unit %s)\n", staff_id, name, role,
+                unit);
+    return rc;
+}
+
+int admin_token_create(const char *conninfo, const char *unit, const char *role,
+                       const char *name, FILE *out, char *err, size_t errlen)
+{
+    if (staff_args_ok(unit, role, name, err, errlen) != 0)
+        return -1;
+
+    unsigned char raw[32], hash[32];
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        snprintf(err, errlen, "no randomness available");
+        return -1;
+    }
+    static const char hex[] = "0123456789abcdef";
+    char token[5 + 64 + 1] = "tipd_";
+    for (int i = 0; i < 32; i++) {
+        token[5 + 2 * i] = hex[raw[i] >> 4];
+        token[6 + 2 * i] = hex[raw[i] & 15];
+    }
+    token[69] = '\0';
+    admin_token_hash(token, strlen(token), hash);
+    char hash_hex[2 + 64 + 1];
+    util_bytea_hex(hash, sizeof(hash), hash_hex);
+
+    PGconn *pg = db_connect_blocking(conninfo, err, errlen);
+    if (pg == NULL)
+        return -1;
+    PGresult *r = NULL;
+    char staff_id[32] = "";
+    int rc = exec(pg, "BEGIN", 0, NULL, NULL, err, errlen);
+    if (rc == 0)
+        rc = staff_upsert(pg, unit, role, name, staff_id, err, errlen);
     const char *p2[2] = {staff_id, hash_hex};
     if (rc == 0)
         rc = exec(pg,

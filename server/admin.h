@@ -30,6 +30,14 @@ int admin_units_import(const char *conninfo, const char *path, int *count,
 int admin_token_create(const char *conninfo, const char *unit, const char *role,
                        const char *name, FILE *out, char *err, size_t errlen);
 
+/*
+ * Adds a staff member (or finds the one with this unit and name, who must
+ * have the same role), without a token; prints their id to out. 0, or -1
+ * with a message in err.
+ */
+int admin_staff_add(const char *conninfo, const char *unit, const char *role,
+                    const char *name, FILE *out, char *err, size_t errlen);
+
 /* Revokes token id. 0, or -1 with a message in err. */
 int admin_token_revoke(const char *conninfo, const char *id, char *err,
                        size_t errlen);

@@ -43,6 +43,7 @@ static int cmd_serve(struct config *c, int argc, char **argv);
 static int cmd_migrate(struct config *c, int argc, char **argv);
 static int cmd_units(struct config *c, int argc, char **argv);
 static int cmd_token(struct config *c, int argc, char **argv);
+static int cmd_staff(struct config *c, int argc, char **argv);
 static int cmd_triage(struct config *c, int argc, char **argv);
 static int cmd_audit(struct config *c, int argc, char **argv);
 
@@ -61,6 +62,11 @@ static const struct command commands[] = {
      "Inserts or renames each unit of the file's \"units\" array, with its\n"
      "level from its GB/T 2260 code, its parent (the nearest listed\n"
      "ancestor) and the queues default and review.\n"},
+    {"staff", cmd_staff, "add a staff member (without a token)",
+     "  tipd staff add --unit UNIT --role ROLE --name NAME\n\n"
+     "Adds the member of UNIT called NAME with ROLE (operator, staff,\n"
+     "supervisor or admin), or finds them if they exist with that role.\n"
+     "`tipd token create` gives them a token.\n"},
     {"token", cmd_token, "create or revoke a staff member's bearer token",
      "  tipd token create --unit UNIT --role ROLE --name NAME\n"
      "  tipd token revoke ID\n\n"
@@ -242,6 +248,22 @@ static int cmd_units(struct config *c, int argc, char **argv)
     return 0;
 }
 
+/* --unit U --role R --name N after argv[0], into who[0..2]. 0, or -1. */
+static int staff_options(int argc, char **argv, const char *who[3])
+{
+    static const char *const names[3] = {"--unit", "--role", "--name"};
+    who[0] = who[1] = who[2] = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        int k = 0;
+        while (k < 3 && strcmp(argv[i], names[k]) != 0)
+            k++;
+        if (k == 3)
+            return -1;
+        who[k] = argv[i + 1];
+    }
+    return who[0] != NULL && who[1] != NULL && who[2] != NULL ? 0 : -1;
+}
+
 static int cmd_token(struct config *c, int argc, char **argv)
 {
     char err[1024];
@@ -253,26 +275,34 @@ static int cmd_token(struct config *c, int argc, char **argv)
         printf("token %s revoked\n", argv[1]);
         return 0;
     }
-    const char *unit = NULL, *role = NULL, *name = NULL;
-    bool ok = argc == 7 && strcmp(argv[0], "create") == 0;
-    for (int i = 1; ok && i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--unit") == 0)
-            unit = argv[i + 1];
-        else if (strcmp(argv[i], "--role") == 0)
-            role = argv[i + 1];
-        else if (strcmp(argv[i], "--name") == 0)
-            name = argv[i + 1];
-        else
-            ok = false;
-    }
-    if (!ok || unit == NULL || role == NULL || name == NULL) {
+    const char *who[3];
+    if (argc != 7 || strcmp(argv[0], "create") != 0 ||
+        staff_options(argc, argv, who) != 0) {
         fprintf(stderr, "usage: tipd token create --unit UNIT --role ROLE "
                         "--name NAME\n       tipd token revoke ID\n");
         return 2;
     }
-    if (admin_token_create(c->database, unit, role, name, stdout, err,
+    if (admin_token_create(c->database, who[0], who[1], who[2], stdout, err,
                            sizeof(err)) != 0) {
         fprintf(stderr, "tipd token create: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_staff(struct config *c, int argc, char **argv)
+{
+    char err[1024];
+    const char *who[3];
+    if (argc != 7 || strcmp(argv[0], "add") != 0 ||
+        staff_options(argc, argv, who) != 0) {
+        fprintf(stderr,
+                "usage: tipd staff add --unit UNIT --role ROLE --name NAME\n");
+        return 2;
+    }
+    if (admin_staff_add(c->database, who[0], who[1], who[2], stdout, err,
+                        sizeof(err)) != 0) {
+        fprintf(stderr, "tipd staff add: %s\n", err);
         return 1;
     }
     return 0;

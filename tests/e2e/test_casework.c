@@ -247,6 +247,23 @@ static void walls_and_actions(struct e2e *e)
     CHECK_INT(call(e, "GET", "/api/v1/staff/cases/abc", p.a, NULL, &r), 404);
     e2e_reply_free(&r);
 
+    /* `tipd staff add`: the member exists once, with one role. */
+    static const char *const add[] = {"staff",  "add",      "--unit",
+                                      "410105", "--role",   "staff",
+                                      "--name", "承办人甲", NULL};
+    static const char *const clash[] = {"staff",  "add",      "--unit",
+                                        "410105", "--role",   "supervisor",
+                                        "--name", "承办人甲", NULL};
+    char added[512];
+    int port = e->port; /* e2e_run picks a port of its own */
+    CHECK_INT(e2e_run(e, add, 30000, added, sizeof(added)), 0);
+    CHECK(strstr(added, "承办人甲 (staff, unit 410105)") != NULL);
+    CHECK_INT(e2e_run(e, clash, 30000, added, sizeof(added)), 1);
+    CHECK(strstr(added, "a person has one role") != NULL);
+    e->port = port;
+    CHECK_INT(number(e, "SELECT count(*) FROM staff WHERE name = '承办人甲'"),
+              1);
+
     /* The audit chain holds every read and action, and verifies. */
     CHECK(number(e, "SELECT count(*) FROM audit_log WHERE action = 'read'") >=
           2);
