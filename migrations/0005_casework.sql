@@ -11,14 +11,19 @@
 --
 -- A lease has a token: an action that does not carry the current token (a
 -- client that stalled while its lease ran out and was granted to someone
--- else) is refused. The first staff member to claim a case is its owner
--- (首问负责) until it is transferred or closed.
+-- else) is refused. The first staff member to claim a case, or the one a
+-- supervisor assigns it to, is its owner (首问负责) until it is transferred
+-- or closed; an assigned case is claimed only by its assignee, through
+-- their own queue ("mine"), ahead of the unit's queues.
 
 ALTER TABLE cases DROP CONSTRAINT cases_status_check;
 ALTER TABLE cases ADD CONSTRAINT cases_status_check
     CHECK (status IN ('new', 'leased', 'working', 'held', 'parked', 'closed'));
 ALTER TABLE cases
     ADD COLUMN owner_staff_id   bigint REFERENCES staff (id),
+    -- Assigned by a supervisor to a named member (承办人): the case waits
+    -- in that member's own queue, out of everyone else's claims.
+    ADD COLUMN assignee_staff_id bigint REFERENCES staff (id),
     ADD COLUMN lease_staff_id   bigint REFERENCES staff (id),
     ADD COLUMN lease_token      uuid,
     ADD COLUMN lease_expires_at timestamptz,
@@ -41,6 +46,9 @@ CREATE INDEX cases_claimable ON cases (unit_id, queue, priority DESC, due_at, id
     WHERE status = 'new';
 CREATE INDEX cases_leases ON cases (unit_id, queue, lease_expires_at)
     WHERE status = 'leased';
+-- A member's own queue: the open cases assigned to them.
+CREATE INDEX cases_assigned ON cases (assignee_staff_id, priority DESC, due_at, id)
+    WHERE assignee_staff_id IS NOT NULL AND closed_at IS NULL;
 
 -- The audit log: every case read and every action, append-only, one hash
 -- chain. Each row's hash is SHA-256 of the previous row's hash and the

@@ -43,6 +43,8 @@ enum op_kind {
     OP_TRANSFER,
     OP_MESSAGE,
     OP_RELEASE,
+    OP_ASSIGN,
+    OP_ASSIGNED,
 };
 
 struct op {
@@ -54,13 +56,15 @@ struct op {
     int nparams;
     char staff_id[24];
     int result_index;
-    bool failed;      /* a statement failed */
-    bool committed;   /* COMMIT said COMMIT */
-    char outcome[16]; /* the statement's first column */
-    char *json;       /* the statement's document, in the arena */
+    bool failed;              /* a statement failed */
+    bool committed;           /* COMMIT said COMMIT */
+    char outcome[16];         /* the statement's first column */
+    char *json;               /* the statement's document, in the arena */
+    const char *const *roles; /* who may (NULL-ended); NULL: case_roles */
 };
 
 static const char *const case_roles[] = {"staff", "supervisor", NULL};
+static const char *const supervisor_roles[] = {"supervisor", NULL};
 
 /* --- the statements ---------------------------------------------------------
  */
@@ -82,43 +86,66 @@ static const char queues_sql[] =
     " WHERE q.unit_id = $1";
 
 /* $4 queue, $5 max, $6 lease seconds, $7 max attempts. */
+/*
+ * A claim over the cases SCOPE selects: a unit's queue (cases assigned to
+ * someone wait in that member's own queue instead), or the caller's own
+ * queue ("mine": the cases a supervisor assigned to them, any queue).
+ * $4 queue, $5 max, $6 lease seconds, $7 max attempts. EXISTS_QUEUE is
+ * whether the queue exists.
+ */
+#define CLAIM_SQL(SCOPE, EXISTS_QUEUE)                                         \
+    "WITH parked AS (UPDATE cases c SET status = 'parked', lease_token = "     \
+    "NULL,"                                                                    \
+    " lease_staff_id = NULL, lease_expires_at = NULL, updated_at = now()"      \
+    " FROM (SELECT id FROM cases WHERE " SCOPE                                 \
+    " AND status = 'leased' AND lease_expires_at < now()"                      \
+    " AND attempts >= $7::int FOR UPDATE SKIP LOCKED) x WHERE c.id = x.id"     \
+    " RETURNING c.id),"                                                        \
+    " fresh AS (SELECT id, priority, due_at FROM cases WHERE " SCOPE           \
+    " AND status = 'new' ORDER BY priority DESC, due_at, id"                   \
+    " LIMIT $5::int FOR UPDATE SKIP LOCKED),"                                  \
+    " stale AS (SELECT id, priority, due_at FROM cases WHERE " SCOPE           \
+    " AND status = 'leased' AND lease_expires_at < now()"                      \
+    " AND attempts < $7::int ORDER BY lease_expires_at LIMIT $5::int"          \
+    " FOR UPDATE SKIP LOCKED),"                                                \
+    " picked AS (SELECT id FROM (SELECT * FROM fresh UNION ALL"                \
+    " SELECT * FROM stale) AS candidates"                                      \
+    " ORDER BY priority DESC, due_at, id LIMIT $5::int),"                      \
+    " leased AS (UPDATE cases c SET status = 'leased',"                        \
+    " lease_token = gen_random_uuid(), lease_staff_id = $2::bigint,"           \
+    " lease_expires_at = now() + make_interval(secs => $6::int),"              \
+    " attempts = c.attempts + 1,"                                              \
+    " owner_staff_id = coalesce(c.owner_staff_id, $2::bigint),"                \
+    " updated_at = now() FROM picked WHERE c.id = picked.id"                   \
+    " RETURNING c.id, c.lease_token, c.lease_expires_at, c.priority,"          \
+    " c.category, c.due_at, c.report_count, c.attempts),"                      \
+    " audit AS (SELECT audit_append($2::bigint, $1, $3, 'claim', id,"          \
+    " jsonb_build_object('queue', $4::text, 'attempt', attempts)) AS h"        \
+    " FROM leased UNION ALL SELECT audit_append(NULL, $1, NULL, 'park', id,"   \
+    " jsonb_build_object('queue', $4::text)) FROM parked)"                     \
+    " SELECT CASE WHEN " EXISTS_QUEUE " THEN 'ok' ELSE 'not_found' END,"       \
+    " json_build_object('queue', $4::text, 'cases', coalesce((SELECT"          \
+    " json_agg(json_build_object('id', id, 'lease_token', lease_token,"        \
+    " 'lease_expires_at', lease_expires_at, 'priority', priority,"             \
+    " 'category', category, 'due_at', due_at, 'report_count', report_count,"   \
+    " 'attempt', attempts) ORDER BY priority DESC, due_at, id) FROM leased),"  \
+    " '[]'))::text FROM (SELECT count(*) FROM audit) a"
+
 static const char claim_sql[] =
-    "WITH parked AS (UPDATE cases c SET status = 'parked', lease_token = NULL,"
-    " lease_staff_id = NULL, lease_expires_at = NULL, updated_at = now()"
-    " FROM (SELECT id FROM cases WHERE unit_id = $1 AND queue = $4"
-    " AND status = 'leased' AND lease_expires_at < now()"
-    " AND attempts >= $7::int FOR UPDATE SKIP LOCKED) x WHERE c.id = x.id"
-    " RETURNING c.id),"
-    " fresh AS (SELECT id, priority, due_at FROM cases WHERE unit_id = $1"
-    " AND queue = $4 AND status = 'new' ORDER BY priority DESC, due_at, id"
-    " LIMIT $5::int FOR UPDATE SKIP LOCKED),"
-    " stale AS (SELECT id, priority, due_at FROM cases WHERE unit_id = $1"
-    " AND queue = $4 AND status = 'leased' AND lease_expires_at < now()"
-    " AND attempts < $7::int ORDER BY lease_expires_at LIMIT $5::int"
-    " FOR UPDATE SKIP LOCKED),"
-    " picked AS (SELECT id FROM (SELECT * FROM fresh UNION ALL"
-    " SELECT * FROM stale) AS candidates"
-    " ORDER BY priority DESC, due_at, id LIMIT $5::int),"
-    " leased AS (UPDATE cases c SET status = 'leased',"
-    " lease_token = gen_random_uuid(), lease_staff_id = $2::bigint,"
-    " lease_expires_at = now() + make_interval(secs => $6::int),"
-    " attempts = c.attempts + 1,"
-    " owner_staff_id = coalesce(c.owner_staff_id, $2::bigint),"
-    " updated_at = now() FROM picked WHERE c.id = picked.id"
-    " RETURNING c.id, c.lease_token, c.lease_expires_at, c.priority,"
-    " c.category, c.due_at, c.report_count, c.attempts),"
-    " audit AS (SELECT audit_append($2::bigint, $1, $3, 'claim', id,"
-    " jsonb_build_object('queue', $4::text, 'attempt', attempts)) AS h"
-    " FROM leased UNION ALL SELECT audit_append(NULL, $1, NULL, 'park', id,"
-    " jsonb_build_object('queue', $4::text)) FROM parked)"
-    " SELECT CASE WHEN EXISTS (SELECT 1 FROM queues WHERE unit_id = $1"
-    " AND name = $4) THEN 'ok' ELSE 'not_found' END,"
-    " json_build_object('queue', $4::text, 'cases', coalesce((SELECT"
-    " json_agg(json_build_object('id', id, 'lease_token', lease_token,"
-    " 'lease_expires_at', lease_expires_at, 'priority', priority,"
-    " 'category', category, 'due_at', due_at, 'report_count', report_count,"
-    " 'attempt', attempts) ORDER BY priority DESC, due_at, id) FROM leased),"
-    " '[]'))::text FROM (SELECT count(*) FROM audit) a";
+    CLAIM_SQL("unit_id = $1 AND queue = $4 AND assignee_staff_id IS NULL",
+              "EXISTS (SELECT 1 FROM queues WHERE unit_id = $1 AND name = $4)");
+
+static const char claim_mine_sql[] =
+    CLAIM_SQL("unit_id = $1 AND assignee_staff_id = $2::bigint", "true");
+
+/* The caller's own queue: open cases assigned to them. */
+static const char assigned_sql[] =
+    "SELECT 'ok', coalesce(json_agg(json_build_object('id', id,"
+    " 'queue', queue, 'status', status, 'priority', priority,"
+    " 'category', category, 'due_at', due_at, 'report_count', report_count)"
+    " ORDER BY priority DESC, due_at, id), '[]')::text FROM cases"
+    " WHERE assignee_staff_id = $2::bigint AND unit_id = $1"
+    " AND closed_at IS NULL";
 
 /* $4 case id. A copy unit reads the case too. */
 static const char case_sql[] =
@@ -195,7 +222,8 @@ static const char transfer_sql[] = LOCK_CASE
     ", dest AS (SELECT id FROM units WHERE id = $6 AND id <> $1),"
     " ok AS (SELECT t.id FROM t, dest WHERE" MAY_ACT "),"
     " done AS (UPDATE cases c SET unit_id = $6, queue = 'default',"
-    " status = 'new', owner_staff_id = NULL, lease_token = NULL,"
+    " status = 'new', owner_staff_id = NULL, assignee_staff_id = NULL,"
+    " lease_token = NULL,"
     " lease_staff_id = NULL, lease_expires_at = NULL, disposition = NULL,"
     " attempts = 0, updated_at = now() FROM ok WHERE c.id = ok.id"
     " RETURNING c.id),"
@@ -206,6 +234,26 @@ static const char transfer_sql[] = LOCK_CASE
     " WHEN NOT EXISTS (SELECT 1 FROM dest) THEN 'invalid'"
     " WHEN EXISTS (SELECT 1 FROM audit) THEN 'ok' ELSE 'conflict' END,"
     " json_build_object('id', $4::bigint, 'unit', $6::text)::text";
+
+/* $4 case, $5 staff member. A supervisor names the member (承办人) of the
+ * unit who works the case; they become its owner, so it cannot take a
+ * case away from another owner (that is a transfer's job). */
+static const char assign_sql[] = LOCK_CASE
+    ", member AS (SELECT id FROM staff WHERE id = $5::bigint"
+    " AND unit_id = $1 AND role IN ('staff', 'supervisor')),"
+    " ok AS (SELECT t.id FROM t, member m WHERE t.status <> 'closed'"
+    " AND (t.owner_staff_id IS NULL OR t.owner_staff_id = m.id)"
+    " AND (t.status <> 'leased' OR t.lease_expires_at < now()"
+    " OR t.lease_staff_id = m.id)),"
+    " done AS (UPDATE cases c SET assignee_staff_id = $5::bigint,"
+    " owner_staff_id = $5::bigint, updated_at = now() FROM ok"
+    " WHERE c.id = ok.id RETURNING c.id),"
+    " audit AS (SELECT audit_append($2::bigint, $1, $3, 'assign', $4::bigint,"
+    " jsonb_build_object('staff_id', $5::bigint)) AS h FROM done)"
+    " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 'not_found'"
+    " WHEN NOT EXISTS (SELECT 1 FROM member) THEN 'invalid'"
+    " WHEN EXISTS (SELECT 1 FROM audit) THEN 'ok' ELSE 'conflict' END,"
+    " json_build_object('id', $4::bigint, 'assignee', $5::bigint)::text";
 
 /* $4 case, $5 lease token. A release is not a failed attempt. */
 static const char release_sql[] = LOCK_CASE
@@ -293,10 +341,13 @@ static void answer(struct op *o, int status)
                             "lease_token");
     } else if (strcmp(o->outcome, "invalid") == 0) {
         http_response_error(res, 422,
-                            o->kind == OP_TRANSFER
-                                ? "no other unit has this id"
+                            o->kind == OP_TRANSFER ? "no other unit has this id"
+                            : o->kind == OP_ASSIGN
+                                ? "no staff member of your unit has this id"
                                 : "the case has no such report",
-                            o->kind == OP_TRANSFER ? "unit" : "report_id");
+                            o->kind == OP_TRANSFER ? "unit"
+                            : o->kind == OP_ASSIGN ? "staff_id"
+                                                   : "report_id");
     } else {
         http_response_error(
             res, 404, o->kind == OP_CLAIM ? "no such queue" : "no such case",
@@ -323,8 +374,10 @@ static void authed(struct auth_request *a, int status)
     } else if (status != 0) {
         answer(o, 503);
         return;
-    } else if (!auth_role_in(&a->who, case_roles)) {
-        http_response_error(res, 403, "this token's role does not work cases",
+    } else if (!auth_role_in(&a->who, o->roles ? o->roles : case_roles)) {
+        http_response_error(res, 403,
+                            o->roles ? "only a supervisor assigns cases"
+                                     : "this token's role does not work cases",
                             NULL);
     } else {
         snprintf(o->staff_id, sizeof(o->staff_id), "%lld", a->who.staff_id);
@@ -489,7 +542,10 @@ int casework_post_claim(void *app, struct http_conn *conn,
     cJSON_Delete(body);
     if (rc != 0)
         return res->status;
-    struct op *o = op_new(req, OP_CLAIM, claim_sql, 7);
+    /* "mine" is the caller's own queue, never a unit's queue name. */
+    struct op *o =
+        op_new(req, OP_CLAIM,
+               strcmp(queue, "mine") == 0 ? claim_mine_sql : claim_sql, 7);
     o->params[3] = queue;
     o->params[4] = arena_printf_long(req, max);
     o->params[5] = arena_printf_long(req, lease);
@@ -646,6 +702,32 @@ int casework_post_release(void *app, struct http_conn *conn,
     if (rc != 0 || (rc = token_refused(res, v[0], true)) != 0)
         return rc;
     struct op *o = op_new(req, OP_RELEASE, release_sql, 5);
+    o->params[3] = id;
+    o->params[4] = v[0];
+    return start(o, app, conn, req, res);
+}
+
+int casework_get_assigned(void *app, struct http_conn *conn,
+                          struct http_request *req, struct http_response *res)
+{
+    struct op *o = op_new(req, OP_ASSIGNED, assigned_sql, 2);
+    return start(o, app, conn, req, res);
+}
+
+int casework_post_assign(void *app, struct http_conn *conn,
+                         struct http_request *req, struct http_response *res)
+{
+    static const char *const names[] = {"staff_id"};
+    const char *id, *v[1];
+    int rc = case_request(req, res, &id, names, v, 1);
+    if (rc != 0)
+        return rc;
+    if (v[0] == NULL || v[0][0] < '1' || v[0][0] > '9' ||
+        strspn(v[0], "0123456789") != strlen(v[0]) || strlen(v[0]) > 18)
+        return http_response_error(
+            res, 422, "staff_id must be a staff member's id", "staff_id");
+    struct op *o = op_new(req, OP_ASSIGN, assign_sql, 5);
+    o->roles = supervisor_roles;
     o->params[3] = id;
     o->params[4] = v[0];
     return start(o, app, conn, req, res);

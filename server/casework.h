@@ -34,5 +34,12 @@ int casework_post_message(void *app, struct http_conn *conn,
                           struct http_request *req, struct http_response *res);
 int casework_post_release(void *app, struct http_conn *conn,
                           struct http_request *req, struct http_response *res);
+/* A supervisor assigns a case to a member of the unit (承办人). */
+int casework_post_assign(void *app, struct http_conn *conn,
+                         struct http_request *req, struct http_response *res);
+/* The caller's own queue: the open cases assigned to them. Claimed with
+ * POST /api/v1/staff/queues/mine/claim. */
+int casework_get_assigned(void *app, struct http_conn *conn,
+                          struct http_request *req, struct http_response *res);
 
 #endif

@@ -489,6 +489,11 @@ static const struct {
     {"staff_release",
      "{\"lease_token\":\"00000000-0000-0000-0000-000000000000\"}",
      (const char *const[]){"staff", "supervisor", NULL}, true},
+    /* Staff member 1 is unit A's 承办人甲 (setup makes them first). */
+    {"staff_assign", "{\"staff_id\":1}",
+     (const char *const[]){"supervisor", NULL}, true},
+    {"staff_assigned", NULL, (const char *const[]){"staff", "supervisor", NULL},
+     false},
 };
 
 static bool role_in(const char *role, const char *const *roles)
@@ -613,7 +618,7 @@ static void route_matrix(struct e2e *e)
     }
     fprintf(stderr, "access matrix: %d requests, %d unauthorised 2xx\n",
             requests, unauthorised);
-    CHECK(requests >= 9 * 6 * 3);
+    CHECK(requests >= 11 * 6 * 3);
     CHECK_INT(unauthorised, 0);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
@@ -706,5 +711,80 @@ void test_casework_reporter_sees_progress(void)
     struct e2e e;
     if (e2e_init(&e, "casework_reporter_sees_progress") == 0)
         reporter_progress(&e);
+    e2e_cleanup(&e);
+}
+
+/* A supervisor names who works a case: it waits in that member's own queue
+ * ("mine"), out of everyone else's claims, and the member owns it. */
+static void assignment(struct e2e *e)
+{
+    struct people p;
+    struct e2e_reply r;
+    char path[128];
+    long long ids[4];
+    char tokens[4][40];
+    CHECK_INT(setup(e, &p), 0);
+    CHECK_INT(make_cases(e, "410105", 2), 0);
+    char first[32];
+    CHECK_INT(
+        e2e_sql(e, false, "SELECT min(id) FROM cases", first, sizeof(first)),
+        0);
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%s/assign", first);
+
+    /* Only a supervisor assigns, only to a member of the unit. */
+    CHECK_INT(call(e, "POST", path, p.a, "{\"staff_id\":1}", &r), 403);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "POST", path, p.a2, "{\"staff_id\":3}", &r), 422);
+    CHECK(strstr(r.r[0].body, "staff_id") != NULL);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "POST", path, p.a2, "{\"staff_id\":1}", &r), 200);
+    e2e_reply_free(&r);
+
+    /* The unit's queue no longer offers it; its assignee's own queue does. */
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a2,
+                   "{\"max\":5}", &r),
+              200);
+    CHECK_INT(claimed(&r, ids, tokens, 4), 1);
+    CHECK(ids[0] != strtoll(first, NULL, 10));
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", "/api/v1/staff/assigned", p.a, NULL, &r), 200);
+    CHECK(strstr(r.r[0].body, "\"status\" : \"new\"") != NULL);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/mine/claim", p.a2,
+                   "{\"max\":5}", &r),
+              200);
+    CHECK_INT(claimed(&r, ids, tokens, 4), 0);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/mine/claim", p.a,
+                   "{\"max\":5}", &r),
+              200);
+    CHECK_INT(claimed(&r, ids, tokens, 4), 1);
+    CHECK_INT(ids[0], strtoll(first, NULL, 10));
+    e2e_reply_free(&r);
+
+    /* Its owner is the assignee; another case owned by the supervisor
+     * cannot be taken from them by an assignment. */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT owner_staff_id FROM cases WHERE id = %s",
+             first);
+    CHECK_INT(number(e, sql), 1);
+    CHECK_INT(number(e, "SELECT count(*) FROM audit_log WHERE action = "
+                        "'assign' AND (detail->>'staff_id')::int = 1"),
+              1);
+    char second[32];
+    CHECK_INT(
+        e2e_sql(e, false, "SELECT max(id) FROM cases", second, sizeof(second)),
+        0);
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%s/assign", second);
+    CHECK_INT(call(e, "POST", path, p.a2, "{\"staff_id\":1}", &r), 409);
+    e2e_reply_free(&r);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_casework_assignment(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "casework_assignment") == 0)
+        assignment(&e);
     e2e_cleanup(&e);
 }
