@@ -30,6 +30,9 @@ ALTER TABLE cases
     -- Leases granted; at cases' max_attempts with the last one expired the
     -- case is parked instead of going back to the queue.
     ADD COLUMN attempts         integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    -- One of its reports came from a real-name reporter: first within its
+    -- priority (the rules on handling reports answer them first).
+    ADD COLUMN real_name        boolean NOT NULL DEFAULT false,
     ADD COLUMN disposition      text CHECK (disposition IN (
         'talk_inquiry', 'preliminary_verification', 'hold', 'close',
         'file_case')),
@@ -42,12 +45,14 @@ ALTER TABLE cases
 -- first, and its leases by expiry (those run out go back or are parked).
 -- Two partial indexes, so that a claim never walks past cases leased to
 -- others.
-CREATE INDEX cases_claimable ON cases (unit_id, queue, priority DESC, due_at, id)
+CREATE INDEX cases_claimable ON cases (unit_id, queue, priority DESC,
+                                       real_name DESC, due_at, id)
     WHERE status = 'new';
 CREATE INDEX cases_leases ON cases (unit_id, queue, lease_expires_at)
     WHERE status = 'leased';
 -- A member's own queue: the open cases assigned to them.
-CREATE INDEX cases_assigned ON cases (assignee_staff_id, priority DESC, due_at, id)
+CREATE INDEX cases_assigned ON cases (assignee_staff_id, priority DESC,
+                                      real_name DESC, due_at, id)
     WHERE assignee_staff_id IS NOT NULL AND closed_at IS NULL;
 
 -- The audit log: every case read and every action, append-only, one hash

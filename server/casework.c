@@ -101,16 +101,17 @@ static const char queues_sql[] =
     " AND status = 'leased' AND lease_expires_at < now()"                      \
     " AND attempts >= $7::int FOR UPDATE SKIP LOCKED) x WHERE c.id = x.id"     \
     " RETURNING c.id),"                                                        \
-    " fresh AS (SELECT id, priority, due_at FROM cases WHERE " SCOPE           \
-    " AND status = 'new' ORDER BY priority DESC, due_at, id"                   \
+    " fresh AS (SELECT id, priority, real_name, due_at FROM cases "            \
+    "WHERE " SCOPE                                                             \
+    " AND status = 'new' ORDER BY priority DESC, real_name DESC, due_at, id"   \
     " LIMIT $5::int FOR UPDATE SKIP LOCKED),"                                  \
-    " stale AS (SELECT id, priority, due_at FROM cases WHERE " SCOPE           \
-    " AND status = 'leased' AND lease_expires_at < now()"                      \
+    " stale AS (SELECT id, priority, real_name, due_at FROM cases "            \
+    "WHERE " SCOPE " AND status = 'leased' AND lease_expires_at < now()"       \
     " AND attempts < $7::int ORDER BY lease_expires_at LIMIT $5::int"          \
     " FOR UPDATE SKIP LOCKED),"                                                \
     " picked AS (SELECT id FROM (SELECT * FROM fresh UNION ALL"                \
     " SELECT * FROM stale) AS candidates"                                      \
-    " ORDER BY priority DESC, due_at, id LIMIT $5::int),"                      \
+    " ORDER BY priority DESC, real_name DESC, due_at, id LIMIT $5::int),"      \
     " leased AS (UPDATE cases c SET status = 'leased',"                        \
     " lease_token = gen_random_uuid(), lease_staff_id = $2::bigint,"           \
     " lease_expires_at = now() + make_interval(secs => $6::int),"              \
@@ -118,7 +119,7 @@ static const char queues_sql[] =
     " owner_staff_id = coalesce(c.owner_staff_id, $2::bigint),"                \
     " updated_at = now() FROM picked WHERE c.id = picked.id"                   \
     " RETURNING c.id, c.lease_token, c.lease_expires_at, c.priority,"          \
-    " c.category, c.due_at, c.report_count, c.attempts),"                      \
+    " c.real_name, c.category, c.due_at, c.report_count, c.attempts),"         \
     " audit AS (SELECT audit_append($2::bigint, $1, $3, 'claim', id,"          \
     " jsonb_build_object('queue', $4::text, 'attempt', attempts)) AS h"        \
     " FROM leased UNION ALL SELECT audit_append(NULL, $1, NULL, 'park', id,"   \
@@ -127,8 +128,9 @@ static const char queues_sql[] =
     " json_build_object('queue', $4::text, 'cases', coalesce((SELECT"          \
     " json_agg(json_build_object('id', id, 'lease_token', lease_token,"        \
     " 'lease_expires_at', lease_expires_at, 'priority', priority,"             \
-    " 'category', category, 'due_at', due_at, 'report_count', report_count,"   \
-    " 'attempt', attempts) ORDER BY priority DESC, due_at, id) FROM leased),"  \
+    " 'real_name', real_name, 'category', category, 'due_at', due_at,"         \
+    " 'report_count', report_count, 'attempt', attempts) ORDER BY priority "   \
+    "DESC, real_name DESC, due_at, id) FROM leased),"                          \
     " '[]'))::text FROM (SELECT count(*) FROM audit) a"
 
 static const char claim_sql[] =
@@ -143,7 +145,8 @@ static const char assigned_sql[] =
     "SELECT 'ok', coalesce(json_agg(json_build_object('id', id,"
     " 'queue', queue, 'status', status, 'priority', priority,"
     " 'category', category, 'due_at', due_at, 'report_count', report_count)"
-    " ORDER BY priority DESC, due_at, id), '[]')::text FROM cases"
+    " ORDER BY priority DESC, real_name DESC, due_at, id), '[]')::text FROM "
+    "cases"
     " WHERE assignee_staff_id = $2::bigint AND unit_id = $1"
     " AND closed_at IS NULL";
 

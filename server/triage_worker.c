@@ -895,12 +895,18 @@ static const char write_cases_sql[] =
     " AS t(opener, unit, queue, priority, category, akey, due)";
 
 /* A LEFT JOIN: a report whose case is missing fails the batch (case_id is
- * NOT NULL) rather than being left out of every case. */
+ * NOT NULL) rather than being left out of every case. A case with a
+ * real-name report is marked so (claims take it first within its
+ * priority). */
 static const char write_members_sql[] =
-    "INSERT INTO case_reports (case_id, report_id)"
+    "WITH m AS (INSERT INTO case_reports (case_id, report_id)"
     " SELECT c.id, t.report_id"
     " FROM unnest($1::bigint[], $2::bigint[]) AS t(opener, report_id)"
-    " LEFT JOIN cases c ON c.cluster_report_id = t.opener";
+    " LEFT JOIN cases c ON c.cluster_report_id = t.opener"
+    " RETURNING case_id, report_id)"
+    " UPDATE cases c SET real_name = true FROM m JOIN reports r"
+    " ON r.id = m.report_id WHERE c.id = m.case_id AND r.real_name"
+    " AND NOT c.real_name";
 
 static const char write_joins_sql[] =
     "UPDATE cases c SET report_count = c.report_count + t.n,"

@@ -120,6 +120,12 @@ static void walls_and_actions(struct e2e *e)
     char tokens[8][40];
     CHECK_INT(setup(e, &p), 0);
     CHECK_INT(make_cases(e, "410105", 3), 0);
+    /* The newest has a real-name report: first within its priority. */
+    CHECK_INT(e2e_sql(e, false,
+                      "UPDATE cases SET real_name = true WHERE id = "
+                      "(SELECT max(id) FROM cases)",
+                      NULL, 0),
+              0);
 
     /* Claim two: leased to the caller with tokens; the listing counts. */
     CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
@@ -127,6 +133,7 @@ static void walls_and_actions(struct e2e *e)
               200);
     CHECK_INT(claimed(&r, ids, tokens, 8), 2);
     e2e_reply_free(&r);
+    CHECK_INT(ids[0], number(e, "SELECT max(id) FROM cases"));
     CHECK_INT(call(e, "GET", "/api/v1/staff/queues", p.a, NULL, &r), 200);
     CHECK(strstr(r.r[0].body, "\"queue\" : \"default\", \"depth\" : 1, "
                               "\"leased\" : 2") != NULL);
