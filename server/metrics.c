@@ -231,11 +231,28 @@ void metrics_triage_init(struct triage_metrics *m)
     atomic_init(&m->calendar_fallbacks, 0);
     atomic_init(&m->reloads_ok, 0);
     atomic_init(&m->reloads_failed, 0);
+    atomic_init(&m->cases_open, -1);
+    atomic_init(&m->cases_overdue, -1);
 }
 
 int metrics_render_triage(struct buf *out, struct triage_metrics *m)
 {
-    int rc = buf_printf(
+    int64_t open = atomic_load_explicit(&m->cases_open, memory_order_relaxed);
+    int rc = 0;
+    if (open >= 0)
+        rc |= buf_printf(
+            out,
+            "# HELP tipd_cases_open Open cases in all units (counted by the "
+            "triage worker every few seconds).\n"
+            "# TYPE tipd_cases_open gauge\n"
+            "tipd_cases_open %lld\n"
+            "# HELP tipd_cases_overdue Open cases past their due time.\n"
+            "# TYPE tipd_cases_overdue gauge\n"
+            "tipd_cases_overdue %lld\n",
+            (long long)open,
+            (long long)atomic_load_explicit(&m->cases_overdue,
+                                            memory_order_relaxed));
+    rc |= buf_printf(
         out,
         "# HELP tipd_triage_active 1 while this node's triage worker holds "
         "the triage lock and its database connection.\n"

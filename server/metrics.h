@@ -56,6 +56,9 @@ struct triage_metrics {
     _Atomic uint64_t calendar_fallbacks; /* deadlines counted Mon-Fri */
     _Atomic uint64_t reloads_ok;         /* SIGHUP reloads that took */
     _Atomic uint64_t reloads_failed;     /* refused files (old rules stay) */
+    _Atomic int64_t cases_open;          /* open cases, all units (-1: not
+                                            counted yet) */
+    _Atomic int64_t cases_overdue;       /* open cases past their due time */
 };
 
 void metrics_init(struct metrics *m, const struct router *router);

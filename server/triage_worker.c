@@ -146,14 +146,15 @@ struct triage_run {
     struct norm *norm;   /* owned */
     struct rules *rules; /* owned; NULL until a file loads */
     struct workdays cal;
-    bool sync_units;       /* rules (re)loaded: add missing units and queues */
-    struct triage *t;      /* owned; NULL: to be rebuilt */
-    bool state_known;      /* memory checked against triage_state */
-    struct triage_ids ids; /* the watermark, as committed, and above it */
-    int64_t generation;    /* as committed */
-    size_t timed_out;      /* gaps passed by the timeout in this batch */
-    int64_t gaps_table;    /* rows in triage_gaps after our last commit */
-    uint64_t prune_ms;     /* when the last write was sent */
+    bool sync_units;  /* rules (re)loaded: add missing units and queues */
+    struct triage *t; /* owned; NULL: to be rebuilt */
+    uint64_t cases_counted_ms; /* last count_cases (util_now_ms) */
+    bool state_known;          /* memory checked against triage_state */
+    struct triage_ids ids;     /* the watermark, as committed, and above it */
+    int64_t generation;        /* as committed */
+    size_t timed_out;          /* gaps passed by the timeout in this batch */
+    int64_t gaps_table;        /* rows in triage_gaps after our last commit */
+    uint64_t prune_ms;         /* when the last write was sent */
     struct pending pending;
     char node[32]; /* this worker's name in triage_state.batch */
     uint64_t fallback_logged_ms;
@@ -1207,6 +1208,31 @@ static void back_off(struct triage_run *r)
         r->backoff_ms = r->c->db_reconnect_max_ms;
 }
 
+/* Open and overdue cases for /metrics, at most every CASES_COUNT_MS (a
+ * count over the partial index of open cases). A failure leaves the last
+ * figures. */
+#define CASES_COUNT_MS 5000
+
+static void count_cases(struct triage_run *r)
+{
+    uint64_t now = util_now_ms();
+    if (now - r->cases_counted_ms < CASES_COUNT_MS)
+        return;
+    r->cases_counted_ms = now;
+    int rc;
+    PGresult *res = run1(r, "count_cases",
+                         "SELECT count(*), count(*) FILTER (WHERE due_at < "
+                         "now()) FROM cases WHERE closed_at IS NULL",
+                         0, NULL, &rc);
+    if (res == NULL)
+        return;
+    atomic_store_explicit(&r->m->cases_open, pgsync_i64(res, 0, 0),
+                          memory_order_relaxed);
+    atomic_store_explicit(&r->m->cases_overdue, pgsync_i64(res, 0, 1),
+                          memory_order_relaxed);
+    PQclear(res);
+}
+
 static void step(struct triage_run *r)
 {
     if (atomic_exchange(&r->w->reload, false)) {
@@ -1264,6 +1290,7 @@ static void step(struct triage_run *r)
         return;
     }
     r->backoff_ms = 50;
+    count_cases(r);
     if (r->t != NULL &&
         triage_remembered(r->t) > r->c->triage_memory_reports / 2 * 3) {
         log_info("triage_memory_compact", "remembered=%zu keep=%llu",

@@ -681,6 +681,15 @@ static void reporter_progress(struct e2e *e)
             e2e_sleep_ms(100);
     }
     CHECK(accepted);
+    /* /metrics counts open and overdue cases (every 5 s). */
+    long long open = -1;
+    for (int i = 0; i < 80 && open != 1; i++) {
+        open = e2e_metric(e, "tipd_cases_open");
+        if (open != 1)
+            e2e_sleep_ms(100);
+    }
+    CHECK_INT(open, 1);
+    CHECK_INT(e2e_metric(e, "tipd_cases_overdue"), 0);
 
     long long ids[2];
     char tokens[2][40];
