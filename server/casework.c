@@ -45,6 +45,7 @@ enum op_kind {
     OP_RELEASE,
     OP_ASSIGN,
     OP_ASSIGNED,
+    OP_AUDIT,
 };
 
 struct op {
@@ -139,6 +140,17 @@ static const char claim_sql[] =
 
 static const char claim_mine_sql[] =
     CLAIM_SQL("unit_id = $1 AND assignee_staff_id = $2::bigint", "true");
+
+/* A supervisor's view of the unit's audit trail: the newest 200 entries
+ * before $4 (an entry id; 0: the newest), each with its chain hash. */
+static const char audit_trail_sql[] =
+    "SELECT 'ok', coalesce(json_agg(json_build_object('id', id,"
+    " 'at_us', at_us, 'staff_id', staff_id, 'role', role, 'action', action,"
+    " 'case_id', case_id, 'detail', detail, 'hash', encode(hash, 'hex'))"
+    " ORDER BY id DESC), '[]')::text FROM (SELECT * FROM audit_log"
+    " WHERE unit_id = $1 AND ($4::bigint = 0 OR id < $4::bigint)"
+    " AND $2::bigint IS NOT NULL AND $3::text IS NOT NULL"
+    " ORDER BY id DESC LIMIT 200) AS newest";
 
 /* The caller's own queue: open cases assigned to them. */
 static const char assigned_sql[] =
@@ -379,7 +391,7 @@ static void authed(struct auth_request *a, int status)
         return;
     } else if (!auth_role_in(&a->who, o->roles ? o->roles : case_roles)) {
         http_response_error(res, 403,
-                            o->roles ? "only a supervisor assigns cases"
+                            o->roles ? "only a supervisor may do this"
                                      : "this token's role does not work cases",
                             NULL);
     } else {
@@ -733,5 +745,25 @@ int casework_post_assign(void *app, struct http_conn *conn,
     o->roles = supervisor_roles;
     o->params[3] = id;
     o->params[4] = v[0];
+    return start(o, app, conn, req, res);
+}
+
+int casework_get_audit(void *app, struct http_conn *conn,
+                       struct http_request *req, struct http_response *res)
+{
+    /* ?before=ID pages back; anything else is refused, not ignored. */
+    const char *before = "0";
+    const char *q = req->query != NULL ? req->query : "";
+    if (q[0] != '\0') {
+        const char *v = strncmp(q, "before=", 7) == 0 ? q + 7 : NULL;
+        if (v == NULL || v[0] < '1' || v[0] > '9' || strlen(v) > 18 ||
+            strspn(v, "0123456789") != strlen(v))
+            return http_response_error(
+                res, 422, "the only parameter is before=ID", "before");
+        before = v;
+    }
+    struct op *o = op_new(req, OP_AUDIT, audit_trail_sql, 4);
+    o->roles = supervisor_roles;
+    o->params[3] = before;
     return start(o, app, conn, req, res);
 }

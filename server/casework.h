@@ -41,5 +41,9 @@ int casework_post_assign(void *app, struct http_conn *conn,
  * POST /api/v1/staff/queues/mine/claim. */
 int casework_get_assigned(void *app, struct http_conn *conn,
                           struct http_request *req, struct http_response *res);
+/* A supervisor's view of the unit's audit trail, newest first, 200 at a
+ * time (?before=ID for the page before). */
+int casework_get_audit(void *app, struct http_conn *conn,
+                       struct http_request *req, struct http_response *res);
 
 #endif

@@ -59,6 +59,8 @@ static const struct route table[] = {
      4096, "staff_assign", NULL},
     {HTTP_METHOD_GET, "/api/v1/staff/assigned", casework_get_assigned, 0,
      "staff_assigned", NULL},
+    {HTTP_METHOD_GET, "/api/v1/staff/audit", casework_get_audit, 0,
+     "staff_audit", NULL},
     {HTTP_METHOD_POST, "/api/v1/status", status_post_lookup, 4096, "status",
      intake_admit_rate},
     {HTTP_METHOD_POST, "/api/v1/status/messages", status_post_message, 65536,

@@ -271,6 +271,21 @@ static void walls_and_actions(struct e2e *e)
     CHECK_INT(number(e, "SELECT count(*) FROM staff WHERE name = '承办人甲'"),
               1);
 
+    /* The supervisor reads the unit's trail; a member of staff may not. */
+    CHECK_INT(call(e, "GET", "/api/v1/staff/audit", p.a2, NULL, &r), 200);
+    CHECK(strstr(r.r[0].body, "\"action\" : \"disposition\"") != NULL);
+    CHECK(strstr(r.r[0].body, "\"action\" : \"transfer\"") != NULL);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", "/api/v1/staff/audit?before=2", p.a2, NULL, &r),
+              200);
+    CHECK(strstr(r.r[0].body, "\"id\" : 1,") != NULL);
+    CHECK(strstr(r.r[0].body, "\"id\" : 2,") == NULL);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", "/api/v1/staff/audit?x=1", p.a2, NULL, &r), 422);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "GET", "/api/v1/staff/audit", p.a, NULL, &r), 403);
+    e2e_reply_free(&r);
+
     /* The audit chain holds every read and action, and verifies. */
     CHECK(number(e, "SELECT count(*) FROM audit_log WHERE action = 'read'") >=
           2);
@@ -501,6 +516,7 @@ static const struct {
      (const char *const[]){"supervisor", NULL}, true},
     {"staff_assigned", NULL, (const char *const[]){"staff", "supervisor", NULL},
      false},
+    {"staff_audit", NULL, (const char *const[]){"supervisor", NULL}, false},
 };
 
 static bool role_in(const char *role, const char *const *roles)
@@ -625,7 +641,7 @@ static void route_matrix(struct e2e *e)
     }
     fprintf(stderr, "access matrix: %d requests, %d unauthorised 2xx\n",
             requests, unauthorised);
-    CHECK(requests >= 11 * 6 * 3);
+    CHECK(requests >= 12 * 6 * 3);
     CHECK_INT(unauthorised, 0);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
