@@ -45,6 +45,18 @@ static int commit(PGconn *pg, char *err, size_t errlen)
     return ok ? 0 : -1;
 }
 
+/* Ends the transaction: COMMIT when rc is 0 (its failure becomes rc), else
+ * ROLLBACK; closes pg either way. Returns rc. */
+static int finish(PGconn *pg, int rc, char *err, size_t errlen)
+{
+    if (rc == 0)
+        rc = commit(pg, err, errlen);
+    else
+        PQclear(PQexec(pg, "ROLLBACK"));
+    PQfinish(pg);
+    return rc;
+}
+
 static bool six_digits(const char *s)
 {
     if (strlen(s) != 6)
@@ -198,9 +210,7 @@ int admin_units_import(const char *conninfo, const char *path, int *count,
             (*count)++;
         }
     }
-    if (rc == 0)
-        rc = commit(pg, err, errlen);
-    PQfinish(pg);
+    rc = finish(pg, rc, err, errlen);
     cJSON_Delete(root);
     return rc;
 }
@@ -288,11 +298,7 @@ int admin_staff_add(const char *conninfo, const char *unit, const char *role,
     int rc = exec(pg, "BEGIN", 0, NULL, NULL, err, errlen);
     if (rc == 0)
         rc = staff_upsert(pg, unit, role, name, staff_id, err, errlen);
-    if (rc == 0)
-        rc = commit(pg, err, errlen);
-    else
-        PQclear(PQexec(pg, "ROLLBACK"));
-    PQfinish(pg);
+    rc = finish(pg, rc, err, errlen);
     if (rc == 0)
         fprintf(out, "staff %s: %s (%s, unit %s)\n", staff_id, name, role,
                 unit);
@@ -339,11 +345,7 @@ int admin_token_create(const char *conninfo, const char *unit, const char *role,
     if (rc == 0)
         snprintf(token_id, sizeof(token_id), "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
-    if (rc == 0)
-        rc = commit(pg, err, errlen);
-    else
-        PQclear(PQexec(pg, "ROLLBACK"));
-    PQfinish(pg);
+    rc = finish(pg, rc, err, errlen);
     if (rc == 0)
         fprintf(out,
                 "token %s for %s (%s, unit %s); shown once, keep it "

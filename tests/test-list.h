@@ -86,6 +86,7 @@
     X(e2e, triage_late_commit_is_triaged)                                      \
     X(e2e, triage_exactly_once_under_terminations)                             \
     X(e2e, triage_one_worker_among_nodes)                                      \
+    X(e2e, triage_memory_is_bounded)                                           \
     X(e2e, casework_walls_and_actions)                                         \
     X(e2e, casework_leases)                                                    \
     X(e2e, casework_route_role_matrix)                                         \

@@ -19,7 +19,7 @@
 static int call(const struct e2e *e, const char *method, const char *path,
                 const char *token, const char *body, struct e2e_reply *r)
 {
-    char req[4096];
+    char req[16384];
     char auth[160] = "";
     if (token != NULL)
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
@@ -243,11 +243,44 @@ static void walls_and_actions(struct e2e *e)
     CHECK(strstr(r.r[0].body, "\"action\" : \"transfer\"") != NULL);
     e2e_reply_free(&r);
 
-    /* Malformed requests: clear 4xx, nothing changed. */
-    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
-                   "{\"max\":0}", &r),
+    /* Malformed requests and requests past a limit: clear 4xx naming the
+     * field, nothing changed (no audit row, no case touched). */
+    long long audit_rows = number(e, "SELECT count(*) FROM audit_log");
+    static const char *const bad_claims[][2] = {
+        {"{\"max\":0}", "max"},
+        {"{\"max\":101}", "max"},
+        {"{\"max\":1.5}", "max"},
+        {"{\"lease_seconds\":9}", "lease_seconds"},
+        {"{\"lease_seconds\":3601}", "lease_seconds"},
+    };
+    for (size_t i = 0; i < sizeof(bad_claims) / sizeof(bad_claims[0]); i++) {
+        CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
+                       bad_claims[i][0], &r),
+                  422);
+        CHECK(strstr(r.r[0].body, bad_claims[i][1]) != NULL);
+        e2e_reply_free(&r);
+    }
+    /* A note of 5,001 characters: one over the limit. */
+    static char long_note[5200];
+    memset(long_note, 0, sizeof(long_note));
+    int at = snprintf(long_note, sizeof(long_note),
+                      "{\"disposition\":\"hold\",\"note\":\"");
+    memset(long_note + at, 'x', 5001);
+    memcpy(long_note + at + 5001, "\"}", 2);
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/disposition",
+             ids[1]);
+    CHECK_INT(call(e, "POST", path, p.b, long_note, &r), 422);
+    CHECK(strstr(r.r[0].body, "note") != NULL);
+    e2e_reply_free(&r);
+    CHECK_INT(call(e, "POST", path, p.a,
+                   "{\"disposition\":\"maybe\","
+                   "\"note\":\"x\"}",
+                   &r),
               422);
     e2e_reply_free(&r);
+    CHECK_INT(call(e, "POST", path, p.a, "not json", &r), 400);
+    e2e_reply_free(&r);
+    CHECK_INT(number(e, "SELECT count(*) FROM audit_log"), audit_rows);
     CHECK_INT(call(e, "POST", "/api/v1/staff/queues/nope/claim", p.a, "{}", &r),
               404);
     e2e_reply_free(&r);
@@ -442,6 +475,10 @@ static void leases(struct e2e *e)
                                        NULL};
     CHECK_INT(e2e_run(e, verify_head, 30000, out, sizeof(out)), 1);
     CHECK(strstr(out, "is gone") != NULL);
+    static const char *const bad_head[] = {"audit", "verify", "--head",
+                                           "12:nothex", NULL};
+    CHECK_INT(e2e_run(e, bad_head, 30000, out, sizeof(out)), 2);
+    CHECK(strstr(out, "--head takes ID:HASH") != NULL);
     /* An edited row breaks its own hash. */
     CHECK_INT(e2e_sql(e, false,
                       "UPDATE audit_log SET detail = '{\"x\": 1}' WHERE id = 2",

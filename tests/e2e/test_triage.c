@@ -628,3 +628,76 @@ void test_triage_one_worker_among_nodes(void)
     }
     e2e_cleanup(&e);
 }
+
+/* triage_memory_reports bounds the memory: past 1.5 times it the worker
+ * rebuilds from the newest, every report still gets one decision, and a
+ * duplicate of a remembered report still joins its case. */
+static void memory_bound(struct e2e *e)
+{
+    char token[128], auth[200];
+    static const char *const sets[] = {"rules_file=" RULES,
+                                       "holidays_file=" HOLIDAYS,
+                                       "rate_limit_per_minute=0",
+                                       "triage_poll_interval_ms=20",
+                                       "triage_memory_reports=1000",
+                                       "triage_batch_max=200",
+                                       NULL};
+    CHECK_INT(e2e_migrate(e), 0);
+    static const char *const import[] = {"units", "import", RULES, NULL};
+    char out[2048];
+    CHECK_INT(e2e_run(e, import, 30000, out, sizeof(out)), 0);
+    CHECK_INT(
+        e2e_token(e, "410105", "operator", "热线员", token, sizeof(token)), 0);
+    CHECK_INT(e2e_start(e, sets), 0);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+
+    /* 2 x 800 letters, each about another person (distinct clusters). */
+    size_t cap = 800 * 256;
+    char *body = malloc(cap);
+    CHECK(body != NULL);
+    for (int b = 0; b < 2; b++) {
+        size_t n = 0;
+        for (int i = 0; i < 800; i++)
+            n += (size_t)snprintf(
+                body + n, cap - n,
+                "{\"channel\":\"letter\",\"content\":\"来信反映：编号%d的"
+                "干部收受礼金%d元\",\"external_id\":\"L-%d-%d\","
+                "\"received_at\":\"2026-11-20T09:30:00+08:00\"}\n",
+                b * 800 + i, 100000 + b * 800 + i, b, i);
+        int status = post(e, "/api/v1/staff/intake/batch", auth, body);
+        if (status != 200) {
+            free(body);
+            test_failf(__FILE__, __LINE__, "batch %d: status %d", b, status);
+            return;
+        }
+    }
+    free(body);
+    CHECK(all_triaged(e, 60000));
+    CHECK_INT(num(e, "SELECT count(*) FROM report_triage"), 1600);
+    CHECK_INT(num(e, "SELECT count(*) FROM case_reports"), 1600);
+    char log[65536];
+    read_log(e, log, sizeof(log));
+    CHECK(strstr(log, "event=triage_memory_compact") != NULL);
+    CHECK(wait_metric(e, "tipd_triage_rebuilds_total", 2, 5000) >= 2);
+
+    /* The newest letter again: remembered, so it joins that case. */
+    CHECK_INT(post(e, "/api/v1/staff/intake", auth,
+                   "{\"channel\":\"letter\",\"content\":\"来信反映：编号1599"
+                   "的干部收受礼金101599元\",\"external_id\":\"L-again\","
+                   "\"received_at\":\"2026-11-21T09:30:00+08:00\"}"),
+              201);
+    CHECK(all_triaged(e, 20000));
+    CHECK_INT(num(e, "SELECT report_count FROM cases c JOIN case_reports cr "
+                     "ON cr.case_id = c.id JOIN reports r ON r.id = "
+                     "cr.report_id WHERE r.external_id = 'L-again'"),
+              2);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_triage_memory_is_bounded(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "triage_memory_is_bounded") == 0)
+        memory_bound(&e);
+    e2e_cleanup(&e);
+}
