@@ -58,6 +58,7 @@ struct op {
     char staff_id[24];
     int result_index;
     bool failed;              /* a statement failed */
+    char sqlstate[6];         /* of the first failure */
     bool committed;           /* COMMIT said COMMIT */
     char outcome[16];         /* the statement's first column */
     char *json;               /* the statement's document, in the arena */
@@ -318,9 +319,11 @@ static void op_result(struct db_job *job, const PGresult *res)
     int index = o->result_index++;
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_FATAL_ERROR) {
-        if (!o->failed)
-            log_error("casework_failed", "sqlstate=%s",
-                      PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (!o->failed) {
+            log_error("casework_failed", "sqlstate=%s", code ? code : "");
+            snprintf(o->sqlstate, sizeof(o->sqlstate), "%s", code ? code : "");
+        }
         o->failed = true;
         return;
     }
@@ -371,13 +374,25 @@ static void answer(struct op *o, int status)
     http_conn_respond(o->auth.conn, util_now_ms());
 }
 
+/*
+ * A lost session, a COMMIT that did not commit, or a transaction the
+ * database rolled back to resolve a conflict (SQLSTATE class 40) is
+ * temporary: 503, retry. Any other failed statement is tipd's own fault:
+ * 500, with its SQLSTATE in the log.
+ */
 static void op_done(struct db_job *job, int status)
 {
     struct op *o = container_of(job, struct op, job);
-    if (status != 0 || o->failed || (o->outcome[0] == 'o' && !o->committed))
+    if (o->failed && status == 0 && strncmp(o->sqlstate, "40", 2) != 0) {
+        http_response_error(&o->auth.conn->res, 500,
+                            "the action failed; it was not carried out", NULL);
+        http_conn_respond(o->auth.conn, util_now_ms());
+    } else if (status != 0 || o->failed ||
+               (o->outcome[0] == 'o' && !o->committed)) {
         answer(o, 503);
-    else
+    } else {
         answer(o, 0);
+    }
 }
 
 static void authed(struct auth_request *a, int status)

@@ -319,6 +319,32 @@ static void walls_and_actions(struct e2e *e)
     CHECK_INT(call(e, "GET", "/api/v1/staff/audit", p.a, NULL, &r), 403);
     e2e_reply_free(&r);
 
+    /* A statement that fails in the database is tipd's fault: 500, and
+     * nothing half-done; a database that is gone is temporary: 503. */
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld", ids[1]);
+    CHECK_INT(e2e_sql(e, false, "ALTER TABLE audit_log RENAME TO audit_away",
+                      NULL, 0),
+              0);
+    CHECK_INT(call(e, "GET", path, p.b, NULL, &r), 500);
+    e2e_reply_free(&r);
+    CHECK_INT(e2e_sql(e, false, "ALTER TABLE audit_away RENAME TO audit_log",
+                      NULL, 0),
+              0);
+    CHECK_INT(e2e_db_block(e), 0);
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
+                   "{\"max\":1}", &r),
+              503);
+    e2e_reply_free(&r);
+    CHECK_INT(e2e_db_unblock(e), 0);
+    bool back = false;
+    for (int i = 0; i < 100 && !back; i++) {
+        back = call(e, "GET", path, p.b, NULL, &r) == 200;
+        e2e_reply_free(&r);
+        if (!back)
+            e2e_sleep_ms(100);
+    }
+    CHECK(back);
+
     /* The audit chain holds every read and action, and verifies. */
     CHECK(number(e, "SELECT count(*) FROM audit_log WHERE action = 'read'") >=
           2);
