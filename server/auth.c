@@ -42,9 +42,8 @@ static void on_done(struct db_job *job, int status)
     a->done(a, status != 0 ? 503 : a->found ? 0 : 401);
 }
 
-int auth_start(struct auth_request *a, struct worker *w, struct http_conn *conn,
-               struct http_request *req, struct http_response *res,
-               auth_done_cb done)
+int auth_bearer(struct http_request *req, struct http_response *res,
+                const char **token, size_t *len)
 {
     const struct http_header *h = http_request_header(req, "authorization");
     if (h == NULL || h->value_len < 8 || !util_ieq(h->value, 7, "bearer ")) {
@@ -54,8 +53,20 @@ int auth_start(struct auth_request *a, struct worker *w, struct http_conn *conn,
                                    "(Authorization: Bearer TOKEN)",
                                    NULL);
     }
-    const char *token = h->value + 7;
-    size_t len = h->value_len - 7;
+    *token = h->value + 7;
+    *len = h->value_len - 7;
+    return 0;
+}
+
+int auth_start(struct auth_request *a, struct worker *w, struct http_conn *conn,
+               struct http_request *req, struct http_response *res,
+               auth_done_cb done)
+{
+    const char *token;
+    size_t len;
+    int rc = auth_bearer(req, res, &token, &len);
+    if (rc != 0)
+        return rc;
     unsigned char hash[32];
     admin_token_hash(token, len, hash);
     memset(a, 0, sizeof(*a));

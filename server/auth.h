@@ -6,6 +6,9 @@
  *
  * The lookup is a job on the session: auth_start returns HTTP_ASYNC and
  * calls done when the answer is known, with the connection still waiting.
+ * This is the lookup of the intake routes for operators (phone and letter
+ * reports); the case-work routes look tokens up on their own walled
+ * session (staffdb.h).
  */
 #ifndef TIPD_AUTH_H
 #define TIPD_AUTH_H
@@ -39,6 +42,13 @@ struct auth_request {
     auth_done_cb done;
     void *data; /* for the caller */
 };
+
+/*
+ * The bearer token of req's Authorization header (borrowed from req, not
+ * NUL-ended): 0, or 401 with res filled when there is none.
+ */
+int auth_bearer(struct http_request *req, struct http_response *res,
+                const char **token, size_t *len);
 
 /*
  * Starts the lookup for req's bearer token. Returns HTTP_ASYNC (done will

@@ -8,7 +8,9 @@
  * through audit_append() in a CTE the final SELECT reads, so the row is
  * written exactly when the action happened. The statement answers one row:
  * an outcome ('ok', 'not_found', 'conflict', 'invalid') and a JSON document.
- * BEGIN, the statement and COMMIT go out in one pipeline sync; only a
+ * The statement runs on the worker's staff session (staffdb.h), in one
+ * transaction with the other actions ready at that moment and bound to the
+ * caller's own token, so row-level security checks the unit again; only a
  * COMMIT tag of "COMMIT" makes the answer a success.
  */
 #include "casework.h"
@@ -49,17 +51,15 @@ enum op_kind {
 };
 
 struct op {
-    struct auth_request auth; /* first: the auth callback gets it */
-    struct db_job job;
+    struct staff_call call; /* first: staffdb's callbacks get it */
+    struct worker *worker;  /* borrowed */
+    struct http_conn *conn; /* borrowed: waits in HANDLING */
     enum op_kind kind;
-    const char *sql;
     const char *params[PARAMS_MAX]; /* [0..2]: unit, staff id, role */
-    int nparams;
     char staff_id[24];
-    int result_index;
-    bool failed;              /* a statement failed */
-    char sqlstate[6];         /* of the first failure */
-    bool committed;           /* COMMIT said COMMIT */
+    bool failed;              /* the statement failed */
+    char sqlstate[6];         /* its SQLSTATE */
+    bool committed;           /* its transaction committed */
     char outcome[16];         /* the statement's first column */
     char *json;               /* the statement's document, in the arena */
     const char *const *roles; /* who may (NULL-ended); NULL: case_roles */
@@ -233,19 +233,16 @@ static const char disposition_sql[] = LOCK_CASE
     ", (SELECT json_build_object('id', id, 'status', status,"
     " 'disposition', disposition, 'closed_at', closed_at) FROM done)::text";
 
-/* $4 case, $5 lease token, $6 unit to, $7 reason. */
+/* $4 case, $5 lease token, $6 unit to, $7 reason. The move itself is
+ * tipd_transfer_case() (migrations/0006_walls.sql): the caller may not
+ * write a row into a unit it cannot see. */
 static const char transfer_sql[] = LOCK_CASE
     ", dest AS (SELECT id FROM units WHERE id = $6 AND id <> $1),"
     " ok AS (SELECT t.id FROM t, dest WHERE" MAY_ACT "),"
-    " done AS (UPDATE cases c SET unit_id = $6, queue = 'default',"
-    " status = 'new', owner_staff_id = NULL, assignee_staff_id = NULL,"
-    " lease_token = NULL,"
-    " lease_staff_id = NULL, lease_expires_at = NULL, disposition = NULL,"
-    " attempts = 0, updated_at = now() FROM ok WHERE c.id = ok.id"
-    " RETURNING c.id),"
+    " done AS (SELECT tipd_transfer_case(ok.id, $6) AS id FROM ok),"
     " audit AS (SELECT audit_append($2::bigint, $1, $3, 'transfer',"
     " $4::bigint, jsonb_build_object('from', $1::text, 'to', $6::text,"
-    " 'reason', $7::text)) AS h FROM done)"
+    " 'reason', $7::text)) AS h FROM done WHERE id IS NOT NULL)"
     " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 'not_found'"
     " WHEN NOT EXISTS (SELECT 1 FROM dest) THEN 'invalid'"
     " WHEN EXISTS (SELECT 1 FROM audit) THEN 'ok' ELSE 'conflict' END,"
@@ -298,50 +295,24 @@ static const char message_sql[] =
     " json_build_object('id', $4::bigint, 'delivered', (SELECT count(*)"
     " FROM ins))::text";
 
-/* --- the job -----------------------------------------------------------------
+/* --- the calls --------------------------------------------------------------
  */
 
-static int op_send(struct db_job *job, PGconn *pg)
+static void op_result(struct staff_call *call, const PGresult *res)
 {
-    struct op *o = container_of(job, struct op, job);
-    o->result_index = 0;
-    if (PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
-        PQsendQueryParams(pg, o->sql, o->nparams, NULL, o->params, NULL, NULL,
-                          0) != 1 ||
-        PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1)
-        return -1;
-    return 0;
-}
-
-static void op_result(struct db_job *job, const PGresult *res)
-{
-    struct op *o = container_of(job, struct op, job);
-    int index = o->result_index++;
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_FATAL_ERROR) {
-        const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        if (!o->failed) {
-            log_error("casework_failed", "sqlstate=%s", code ? code : "");
-            snprintf(o->sqlstate, sizeof(o->sqlstate), "%s", code ? code : "");
-        }
-        o->failed = true;
+    struct op *o = (struct op *)call;
+    if (PQntuples(res) != 1)
         return;
-    }
-    if (index == 1 && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-        const char *outcome = PQgetvalue(res, 0, 0);
-        snprintf(o->outcome, sizeof(o->outcome), "%s", outcome);
-        if (!PQgetisnull(res, 0, 1)) {
-            const char *v = PQgetvalue(res, 0, 1);
-            o->json = arena_strndup(o->auth.conn->req.arena, v, strlen(v));
-        }
-    } else if (index == 2 && st == PGRES_COMMAND_OK) {
-        o->committed = strcmp(PQcmdStatus((PGresult *)res), "COMMIT") == 0;
+    snprintf(o->outcome, sizeof(o->outcome), "%s", PQgetvalue(res, 0, 0));
+    if (!PQgetisnull(res, 0, 1)) {
+        const char *v = PQgetvalue(res, 0, 1);
+        o->json = arena_strndup(o->conn->req.arena, v, strlen(v));
     }
 }
 
 static void answer(struct op *o, int status)
 {
-    struct http_response *res = &o->auth.conn->res;
+    struct http_response *res = &o->conn->res;
     if (status == 503) {
         http_response_error(res, 503,
                             "the database is not reachable: retry after the "
@@ -371,22 +342,26 @@ static void answer(struct op *o, int status)
             res, 404, o->kind == OP_CLAIM ? "no such queue" : "no such case",
             NULL);
     }
-    http_conn_respond(o->auth.conn, util_now_ms());
+    http_conn_respond(o->conn, util_now_ms());
 }
 
 /*
  * A lost session, a COMMIT that did not commit, or a transaction the
  * database rolled back to resolve a conflict (SQLSTATE class 40) is
  * temporary: 503, retry. Any other failed statement is tipd's own fault:
- * 500, with its SQLSTATE in the log.
+ * 500 (its SQLSTATE is in the log).
  */
-static void op_done(struct db_job *job, int status)
+static void op_done(struct staff_call *call, int status, bool committed,
+                    const char *sqlstate)
 {
-    struct op *o = container_of(job, struct op, job);
+    struct op *o = (struct op *)call;
+    o->committed = committed;
+    o->failed = sqlstate[0] != '\0';
+    snprintf(o->sqlstate, sizeof(o->sqlstate), "%s", sqlstate);
     if (o->failed && status == 0 && strncmp(o->sqlstate, "40", 2) != 0) {
-        http_response_error(&o->auth.conn->res, 500,
+        http_response_error(&o->conn->res, 500,
                             "the action failed; it was not carried out", NULL);
-        http_conn_respond(o->auth.conn, util_now_ms());
+        http_conn_respond(o->conn, util_now_ms());
     } else if (status != 0 || o->failed ||
                (o->outcome[0] == 'o' && !o->committed)) {
         answer(o, 503);
@@ -395,40 +370,58 @@ static void op_done(struct db_job *job, int status)
     }
 }
 
-static void authed(struct auth_request *a, int status)
+static void authed(struct staff_call *call, int status)
 {
-    struct op *o = (struct op *)a;
-    struct http_response *res = &a->conn->res;
+    struct op *o = (struct op *)call;
+    struct http_response *res = &o->conn->res;
     if (status == 401) {
         http_response_error(res, 401, "unknown or revoked token", NULL);
     } else if (status != 0) {
         answer(o, 503);
         return;
-    } else if (!auth_role_in(&a->who, o->roles ? o->roles : case_roles)) {
+    } else if (!auth_role_in(&call->who, o->roles ? o->roles : case_roles)) {
         http_response_error(res, 403,
                             o->roles ? "only a supervisor may do this"
                                      : "this token's role does not work cases",
                             NULL);
     } else {
-        snprintf(o->staff_id, sizeof(o->staff_id), "%lld", a->who.staff_id);
-        o->params[0] = a->who.unit;
+        snprintf(o->staff_id, sizeof(o->staff_id), "%lld", call->who.staff_id);
+        o->params[0] = call->who.unit;
         o->params[1] = o->staff_id;
-        o->params[2] = a->who.role;
-        o->job.send = op_send;
-        o->job.result = op_result;
-        o->job.done = op_done;
-        if (db_session_submit(&a->worker->db, &o->job) == 0)
+        o->params[2] = call->who.role;
+        call->params = o->params;
+        call->result = op_result;
+        call->done = op_done;
+        if (staffdb_act(&o->worker->staff, call) == 0)
             return;
         answer(o, 503);
         return;
     }
-    http_conn_respond(a->conn, util_now_ms());
+    http_conn_respond(o->conn, util_now_ms());
 }
 
+/* Looks the caller up, then runs the op's statement: HTTP_ASYNC, or the
+ * status of the answer already in res. */
 static int start(struct op *o, struct worker *w, struct http_conn *conn,
                  struct http_request *req, struct http_response *res)
 {
-    return auth_start(&o->auth, w, conn, req, res, authed);
+    const char *token;
+    size_t len;
+    int rc = auth_bearer(req, res, &token, &len);
+    if (rc != 0)
+        return rc;
+    if (!staffdb_token_ok(token, len))
+        return http_response_error(res, 401, "unknown or revoked token", NULL);
+    o->worker = w;
+    o->conn = conn;
+    o->call.token = arena_strndup(req->arena, token, len);
+    o->call.who_done = authed;
+    if (staffdb_who(&w->staff, &o->call) != 0)
+        return http_response_error(res, 503,
+                                   "the database is not reachable: retry "
+                                   "after the given seconds",
+                                   NULL);
+    return HTTP_ASYNC;
 }
 
 static struct op *op_new(struct http_request *req, enum op_kind kind,
@@ -437,8 +430,8 @@ static struct op *op_new(struct http_request *req, enum op_kind kind,
     struct op *o = arena_alloc(req->arena, sizeof(*o));
     memset(o, 0, sizeof(*o));
     o->kind = kind;
-    o->sql = sql;
-    o->nparams = nparams;
+    o->call.sql = sql;
+    o->call.nparams = nparams;
     return o;
 }
 

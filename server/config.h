@@ -70,6 +70,12 @@
     S(database, "",                                                            \
       "libpq connection string of the tipd database; give a socket "           \
       "directory or hostaddr=, since a host name is resolved blocking")        \
+    S(staff_database, "",                                                      \
+      "libpq connection string of the staff API's sessions, which must log "   \
+      "in as the role tipd_staff (row-level security walls it into the "       \
+      "caller's unit); empty: the database string with user=tipd_staff")       \
+    U(staff_group_max, 64, 1, 1000,                                            \
+      "most staff actions committed in one transaction (group commit)")        \
     U(db_connect_timeout_ms, 5000, 100, 600000,                                \
       "a database connection attempt that takes longer is abandoned")          \
     U(db_probe_interval_ms, 1000, 50, 600000,                                  \

@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "buf.h"
 #include "log.h"
 #include "util.h"
 
@@ -417,4 +419,44 @@ PGconn *db_connect_blocking(const char *conninfo, char *err, size_t errlen)
         return NULL;
     }
     return pg;
+}
+
+/* Appends key='value' (libpq quoting: \\ and \' escaped) to b. */
+static void append_kv(struct buf *b, const char *key, const char *value)
+{
+    if (b->len > 0)
+        buf_appends(b, " ");
+    buf_appends(b, key);
+    buf_appends(b, "='");
+    for (const char *p = value; *p != '\0'; p++) {
+        if (*p == '\\' || *p == '\'')
+            buf_appends(b, "\\");
+        buf_append(b, p, 1);
+    }
+    buf_appends(b, "'");
+}
+
+char *db_conninfo_with_user(const char *conninfo, const char *user, char *err,
+                            size_t errlen)
+{
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
+    if (opts == NULL) {
+        snprintf(err, errlen, "database: %s",
+                 why != NULL ? why : "out of memory");
+        PQfreemem(why);
+        return NULL;
+    }
+    struct buf b;
+    buf_init(&b, 65536);
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+        if (o->val != NULL && strcmp(o->keyword, "user") != 0)
+            append_kv(&b, o->keyword, o->val);
+    append_kv(&b, "user", user);
+    PQconninfoFree(opts);
+    char *out = xmalloc(b.len + 1);
+    memcpy(out, b.data, b.len);
+    out[b.len] = '\0';
+    buf_cleanup(&b);
+    return out;
 }

@@ -134,4 +134,12 @@ bool db_session_ready(const struct db_session *s);
  */
 PGconn *db_connect_blocking(const char *conninfo, char *err, size_t errlen);
 
+/*
+ * conninfo (a libpq connection string or URI) with its user replaced by
+ * user, as a key=value string (free it), or NULL with err saying what is
+ * wrong with conninfo.
+ */
+char *db_conninfo_with_user(const char *conninfo, const char *user, char *err,
+                            size_t errlen);
+
 #endif

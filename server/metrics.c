@@ -46,6 +46,9 @@ void metrics_init(struct metrics *m, const struct router *router)
     atomic_init(&m->intake_batches, 0);
     atomic_init(&m->intake_stored, 0);
     atomic_init(&m->intake_commit_ms, 0);
+    atomic_init(&m->staff_groups, 0);
+    atomic_init(&m->staff_actions, 0);
+    atomic_init(&m->staff_groups_split, 0);
 }
 
 void metrics_cleanup(struct metrics *m)
@@ -152,6 +155,7 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
     int64_t open = 0, pending = 0;
     uint64_t accepted = 0, refused = 0, connects = 0, failures = 0;
     uint64_t batches = 0, stored = 0, commit_ms = 0;
+    uint64_t groups = 0, actions = 0, split = 0;
     int ready = 0;
     for (size_t w = 0; w < n; w++) {
         open += atomic_load_explicit(&all[w]->connections_open,
@@ -165,6 +169,9 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         batches += get(&all[w]->intake_batches);
         stored += get(&all[w]->intake_stored);
         commit_ms += get(&all[w]->intake_commit_ms);
+        groups += get(&all[w]->staff_groups);
+        actions += get(&all[w]->staff_actions);
+        split += get(&all[w]->staff_groups_split);
         ready += atomic_load_explicit(&all[w]->db_ready, memory_order_relaxed);
     }
     rc |= buf_printf(
@@ -213,6 +220,21 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         "tipd_intake_batch_seconds_count %llu\n",
         (long long)pending, (unsigned long long)stored,
         (double)commit_ms / 1000, (unsigned long long)batches);
+    rc |= buf_printf(
+        out,
+        "# HELP tipd_staff_groups_total Transactions of staff actions "
+        "(group commit).\n"
+        "# TYPE tipd_staff_groups_total counter\n"
+        "tipd_staff_groups_total %llu\n"
+        "# HELP tipd_staff_actions_total Staff actions sent in them.\n"
+        "# TYPE tipd_staff_actions_total counter\n"
+        "tipd_staff_actions_total %llu\n"
+        "# HELP tipd_staff_groups_split_total Failed groups run again one "
+        "action at a time.\n"
+        "# TYPE tipd_staff_groups_split_total counter\n"
+        "tipd_staff_groups_split_total %llu\n",
+        (unsigned long long)groups, (unsigned long long)actions,
+        (unsigned long long)split);
     return rc ? -1 : 0;
 }
 

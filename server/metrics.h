@@ -35,6 +35,9 @@ struct metrics {
     _Atomic uint64_t intake_batches;      /* committed batches */
     _Atomic uint64_t intake_stored;       /* reports committed */
     _Atomic uint64_t intake_commit_ms;    /* sum of batch round trips */
+    _Atomic uint64_t staff_groups;        /* staff action transactions */
+    _Atomic uint64_t staff_actions;       /* staff actions in them */
+    _Atomic uint64_t staff_groups_split;  /* failed groups run one by one */
 };
 
 /*

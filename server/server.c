@@ -174,6 +174,18 @@ int server_run(const struct config *config, const struct router *router,
     s.config = config;
     s.router = router;
     derive(&s, config);
+    char err[512];
+    s.staff_conninfo =
+        config->staff_database[0] != '\0'
+            ? xstrdup(config->staff_database)
+            : db_conninfo_with_user(config->database, "tipd_staff", err,
+                                    sizeof(err));
+    if (s.staff_conninfo == NULL) {
+        log_error("config", "key=staff_database reason=\"%s\"", err);
+        return 1;
+    }
+    s.staff_db = s.db;
+    s.staff_db.conninfo = s.staff_conninfo;
     memcpy(s.receipt_key, secrets->receipt_key, sizeof(s.receipt_key));
     memcpy(s.sms_kannel_key, secrets->sms_kannel_key, sizeof(s.sms_kannel_key));
     memcpy(s.sms_twilio_token, secrets->sms_twilio_token,
@@ -188,6 +200,7 @@ int server_run(const struct config *config, const struct router *router,
     int *fds = xcalloc(s.worker_count, sizeof(int));
     if (bind_all(config, fds, s.worker_count) != 0) {
         free(fds);
+        free(s.staff_conninfo);
         return 1;
     }
     s.workers = xcalloc(s.worker_count, sizeof(struct worker));
@@ -248,6 +261,7 @@ int server_run(const struct config *config, const struct router *router,
     uv_loop_close(&main_loop);
     free(s.workers);
     free(s.metrics);
+    free(s.staff_conninfo);
     if (rc != 0)
         return 1;
     log_info("stopped", "clean=1");

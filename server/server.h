@@ -30,6 +30,8 @@ struct server {
     const struct router *router;   /* borrowed */
     struct http_limits limits;     /* derived from config */
     struct db_options db;          /* derived from config */
+    struct db_options staff_db;    /* the same, as the role tipd_staff */
+    char *staff_conninfo;          /* owned: staff_db's connection string */
     struct batch_options batch;    /* derived from config */
     unsigned char receipt_key[32]; /* HMAC key of receipt codes */
     char sms_kannel_key[256];      /* "" when not configured */

@@ -256,12 +256,19 @@ static void on_db_closed(struct db_session *s)
     uv_close((uv_handle_t *)&w->wakeup, on_loop_handle_closed);
 }
 
+/* The staff session first, then the intake session. */
+static void on_staff_closed(struct db_session *s)
+{
+    struct worker *w = container_of(s, struct worker, staff.db);
+    db_session_stop(&w->db, on_db_closed);
+}
+
 static void maybe_finish(struct worker *w)
 {
     if (!w->stopping || w->finishing || w->clients != NULL)
         return;
     w->finishing = true;
-    db_session_stop(&w->db, on_db_closed);
+    staffdb_stop(&w->staff, on_staff_closed);
 }
 
 static void on_wakeup(uv_async_t *a)
@@ -324,6 +331,8 @@ static void run(void *arg)
     uv_timer_start(&w->sweep, on_sweep, WORKER_SWEEP_MS, WORKER_SWEEP_MS);
     db_session_start(&w->db, &w->loop, &w->server->db, &w->metrics, w->index);
     batcher_init(&w->batcher, &w->db, &w->server->batch, &w->metrics);
+    staffdb_start(&w->staff, &w->loop, &w->server->staff_db, &w->metrics,
+                  w->index, (int)w->server->config->staff_group_max);
     /* A stop may have been signalled before the loop ran. */
     on_wakeup(&w->wakeup);
     uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -24,6 +24,7 @@
 #include "batch.h"
 #include "ratelimit.h"
 #include "db.h"
+#include "staffdb.h"
 #include "metrics.h"
 
 #define WORKER_SWEEP_MS 100
@@ -42,6 +43,7 @@ struct worker {
     struct metrics metrics; /* written by this thread only */
     struct db_session db;
     struct batcher batcher;      /* group commit on db */
+    struct staffdb staff;        /* the staff API's walled session */
     struct ratelimit limits;     /* public routes' token buckets */
     struct ratelimit_key rl_key; /* in memory only; rotated */
     struct client *clients;      /* owned list of open connections */

@@ -91,4 +91,5 @@
     X(e2e, casework_leases)                                                    \
     X(e2e, casework_route_role_matrix)                                         \
     X(e2e, casework_reporter_sees_progress)                                    \
-    X(e2e, casework_assignment)
+    X(e2e, casework_assignment)                                                \
+    X(e2e, casework_database_wall)

@@ -6,6 +6,7 @@
  * rules_file), so each test knows exactly what is queued.
  */
 #include <cjson/cJSON.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -881,5 +882,214 @@ void test_casework_assignment(void)
     struct e2e e;
     if (e2e_init(&e, "casework_assignment") == 0)
         assignment(&e);
+    e2e_cleanup(&e);
+}
+
+/* --- F2: the wall in PostgreSQL ---------------------------------------------
+ */
+
+/* The first column of sql's first row as a number; -1 on any error. */
+static long long pg_number(PGconn *pg, const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+    long long v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+        !PQgetisnull(r, 0, 0))
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
+    PQclear(r);
+    return v;
+}
+
+/* Whether sql fails with sqlstate (its transaction, if any, rolled back to
+ * before it by a savepoint). */
+static bool pg_refused(PGconn *pg, const char *sql, const char *sqlstate)
+{
+    bool in_tx = PQtransactionStatus(pg) == PQTRANS_INTRANS;
+    if (in_tx)
+        PQclear(PQexec(pg, "SAVEPOINT probe"));
+    PGresult *r = PQexec(pg, sql);
+    const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    bool refused = PQresultStatus(r) == PGRES_FATAL_ERROR && code != NULL &&
+                   strcmp(code, sqlstate) == 0;
+    if (!refused)
+        fprintf(stderr, "%s: expected SQLSTATE %s, got %s (%s)\n", sql,
+                sqlstate, code ? code : "none", PQerrorMessage(pg));
+    PQclear(r);
+    if (in_tx)
+        PQclear(PQexec(pg, "ROLLBACK TO SAVEPOINT probe"));
+    return refused;
+}
+
+/* Binds the open transaction to token, as tipd's staff session does. */
+static void pg_bind(PGconn *pg, const char *token)
+{
+    const char *params[1] = {token};
+    PQclear(PQexecParams(pg, "SELECT set_config('tipd.token', $1, true)", 1,
+                         NULL, params, NULL, NULL, 0));
+}
+
+/* Cases a transaction bound to token sees: all, and of unit 410100. */
+static void seen_as(PGconn *pg, const char *token, long long *all,
+                    long long *other)
+{
+    PQclear(PQexec(pg, "BEGIN"));
+    pg_bind(pg, token);
+    *all = pg_number(pg, "SELECT count(*) FROM cases");
+    *other = pg_number(pg, "SELECT count(*) FROM cases"
+                           " WHERE unit_id = '410100'");
+    PQclear(PQexec(pg, "COMMIT"));
+}
+
+static void database_wall(struct e2e *e)
+{
+    struct people p;
+    if (setup(e, &p) != 0 || make_cases(e, "410105", 3) != 0 ||
+        make_cases(e, "410100", 2) != 0) {
+        CHECK(!"setup");
+        return;
+    }
+    /* Audit rows and reporter messages of both units, through tipd. */
+    struct e2e_reply r;
+    long long ids[4];
+    char tokens[4][40];
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
+                   "{\"max\":3}", &r),
+              200);
+    CHECK_INT(claimed(&r, ids, tokens, 4), 3);
+    e2e_reply_free(&r);
+    CHECK_INT(
+        call(e, "POST", "/api/v1/staff/queues/default/claim", p.b, NULL, &r),
+        200);
+    long long b_ids[1];
+    char b_tokens[1][40];
+    CHECK_INT(claimed(&r, b_ids, b_tokens, 1), 1);
+    e2e_reply_free(&r);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/messages", b_ids[0]);
+    CHECK_INT(call(e, "POST", path, p.b, "{\"body\":\"请补充材料\"}", &r), 200);
+    e2e_reply_free(&r);
+
+    const char *keys[] = {"dbname", "user", NULL};
+    const char *values[] = {e->conninfo, "tipd_staff", NULL};
+    PGconn *pg = PQconnectdbParams(keys, values, 1);
+    CHECK_INT(PQstatus(pg), CONNECTION_OK);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "as tipd_staff: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        return;
+    }
+    PQclear(PQexec(pg, "SET client_min_messages = warning"));
+
+    /* The role: no superuser, no bypass, owns nothing, cannot become the
+     * owner or switch the wall off. */
+    CHECK_INT(pg_number(pg, "SELECT count(*) FROM pg_roles WHERE rolname ="
+                            " current_user AND NOT rolsuper AND NOT"
+                            " rolbypassrls"),
+              1);
+    CHECK_INT(pg_number(pg, "SELECT count(*) FROM pg_class WHERE relowner ="
+                            " (SELECT oid FROM pg_roles WHERE rolname ="
+                            " current_user)"),
+              0);
+    CHECK(pg_refused(pg, "SET ROLE tipd", "42501"));
+    CHECK(pg_refused(pg, "ALTER TABLE cases NO FORCE ROW LEVEL SECURITY",
+                     "42501"));
+    CHECK(pg_refused(pg, "ALTER TABLE reports DISABLE ROW LEVEL SECURITY",
+                     "42501"));
+    CHECK(pg_refused(pg, "DROP POLICY unit_read ON cases", "42501"));
+    PQclear(PQexec(pg, "SET row_security = off"));
+    CHECK(pg_refused(pg, "SELECT count(*) FROM cases", "42501"));
+    PQclear(PQexec(pg, "RESET row_security"));
+    /* What case work does not need it cannot read at all. */
+    CHECK(pg_refused(pg, "SELECT count(*) FROM tokens", "42501"));
+    CHECK(pg_refused(pg, "SELECT count(*) FROM idempotency_keys", "42501"));
+    CHECK(pg_refused(pg, "SELECT count(*) FROM report_triage", "42501"));
+    CHECK(pg_refused(pg, "DELETE FROM audit_log", "42501"));
+
+    /* Unbound, the session sees nothing of any unit. */
+    static const char *const tables[] = {
+        "cases",           "reports",   "case_reports", "case_copies",
+        "report_messages", "audit_log", "queues",       "staff"};
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+        CHECK_INT(pg_number(pg, sql), 0);
+    }
+
+    /* Bound to a staff member of 410105: that unit's rows only, even when
+     * asked for the other unit's by name. */
+    long long all = -1, other = -1;
+    seen_as(pg, p.a, &all, &other);
+    CHECK_INT(all, 3);
+    CHECK_INT(other, 0);
+    PQclear(PQexec(pg, "BEGIN"));
+    pg_bind(pg, p.a);
+    CHECK_INT(pg_number(pg, "SELECT count(*) FROM reports"), 3);
+    CHECK_INT(pg_number(pg, "SELECT count(*) FROM report_messages"), 0);
+    CHECK_INT(pg_number(pg, "SELECT count(*) FROM audit_log WHERE unit_id <>"
+                            " '410105'"),
+              0);
+    CHECK_INT(pg_number(pg, "SELECT count(*) FROM audit_log"), 3);
+    CHECK_INT(pg_number(pg, "SELECT count(*) FROM staff WHERE unit_id <>"
+                            " '410105'"),
+              0);
+    CHECK_INT(pg_number(pg, "WITH u AS (UPDATE cases SET priority = 'urgent'"
+                            " WHERE unit_id = '410100' RETURNING 1)"
+                            " SELECT count(*) FROM u"),
+              0);
+    /* Its own case cannot be written into another unit by hand, and the
+     * transfer function moves only the bound unit's cases. */
+    CHECK(pg_refused(pg, "UPDATE cases SET unit_id = '410100'", "42501"));
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT tipd_transfer_case(%lld, '410105')",
+             b_ids[0]);
+    CHECK_INT(pg_number(pg, sql), -1); /* NULL: nothing moved */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO report_messages (report_id, author, body) SELECT"
+             " report_id, 'staff', 'x' FROM case_reports WHERE case_id = %lld",
+             b_ids[0]);
+    PQclear(PQexec(pg, sql)); /* the case is invisible: inserts nothing */
+    PQclear(PQexec(pg, "COMMIT"));
+    /* The binding ended with the transaction. */
+    CHECK_INT(pg_number(pg, "SELECT count(*) FROM cases"), 0);
+
+    /* Bound to the other unit: its rows, and its message. */
+    seen_as(pg, p.b, &all, &other);
+    CHECK_INT(all, 2);
+    CHECK_INT(other, 2);
+    PQclear(PQexec(pg, "BEGIN"));
+    pg_bind(pg, p.b);
+    CHECK_INT(pg_number(pg, "SELECT count(*) FROM report_messages"), 1);
+    PQclear(PQexec(pg, "COMMIT"));
+
+    /* A binding cannot be forged: the stored hash of a token, an unknown
+     * token, and the tokens of an operator and an administrator of the
+     * unit (who read no case content) all see nothing. */
+    char hash[80];
+    CHECK_INT(e2e_sql(e, false,
+                      "SELECT encode(t.sha256, 'hex') FROM tokens t JOIN"
+                      " staff s ON s.id = t.staff_id WHERE s.name = '承办人甲'",
+                      hash, sizeof(hash)),
+              0);
+    const char *forged[] = {hash, "tipd_0000", p.op, p.admin};
+    for (int i = 0; i < 4; i++) {
+        seen_as(pg, forged[i], &all, &other);
+        CHECK_INT(all, 0);
+    }
+    PQfinish(pg);
+
+    /* Nothing of that reached the chain's integrity. */
+    static const char *const verify[] = {"audit", "verify", NULL};
+    char out[2048];
+    CHECK_INT(e2e_run(e, verify, 30000, out, sizeof(out)), 0);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_casework_database_wall(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "casework_database_wall") == 0)
+        database_wall(&e);
     e2e_cleanup(&e);
 }

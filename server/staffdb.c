@@ -1,0 +1,314 @@
+/*
+ * staffdb: the staff session's two trips (see staffdb.h).
+ */
+#include "staffdb.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+static const char who_sql[] =
+    "SELECT staff_id, unit_id, role FROM tipd_whoami($1)";
+static const char bind_sql[] = "SELECT set_config('tipd.token', $1, true)";
+
+static void pump(struct staffdb *s);
+
+bool staffdb_token_ok(const char *token, size_t len)
+{
+    if (len == 0 || len > STAFFDB_TOKEN_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (token[i] <= ' ' || token[i] > '~')
+            return false;
+    return true;
+}
+
+/* --- the who-trip ------------------------------------------------------------
+ */
+
+static int who_send(struct db_job *job, PGconn *pg)
+{
+    struct staff_trip *t = container_of(job, struct staff_trip, job);
+    t->index = 0;
+    for (struct staff_call *c = t->calls; c != NULL; c = c->next) {
+        const char *params[1] = {c->token};
+        if (PQsendQueryParams(pg, who_sql, 1, NULL, params, NULL, NULL, 0) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+static struct staff_call *nth(struct staff_call *c, int n)
+{
+    while (c != NULL && n-- > 0)
+        c = c->next;
+    return c;
+}
+
+static void who_result(struct db_job *job, const PGresult *res)
+{
+    struct staff_trip *t = container_of(job, struct staff_trip, job);
+    struct staff_call *c = nth(t->calls, t->index++);
+    if (c == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+        PQntuples(res) != 1)
+        return;
+    c->who.staff_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    util_copy(c->who.unit, sizeof(c->who.unit), PQgetvalue(res, 0, 1));
+    util_copy(c->who.role, sizeof(c->who.role), PQgetvalue(res, 0, 2));
+    c->found = true;
+}
+
+static void who_done(struct db_job *job, int status)
+{
+    struct staff_trip *t = container_of(job, struct staff_trip, job);
+    struct staff_call *c = t->calls;
+    bool complete = status == 0 && t->index == t->count;
+    t->calls = NULL;
+    t->busy = false;
+    while (c != NULL) {
+        struct staff_call *next = c->next;
+        c->next = NULL;
+        /* Only a statement that answered says "unknown token": a lookup
+         * cut short by an error is the database's failure. */
+        c->who_done(c, !complete ? 503 : c->found ? 0 : 401);
+        c = next;
+    }
+    pump(t->owner);
+}
+
+/* --- the act-trip ------------------------------------------------------------
+ */
+
+static int act_send(struct db_job *job, PGconn *pg)
+{
+    struct staff_trip *t = container_of(job, struct staff_trip, job);
+    t->index = 0;
+    t->committed = false;
+    t->failed = false;
+    if (PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
+        return -1;
+    for (struct staff_call *c = t->calls; c != NULL; c = c->next) {
+        const char *bind[1] = {c->token};
+        if (PQsendQueryParams(pg, bind_sql, 1, NULL, bind, NULL, NULL, 0) !=
+                1 ||
+            PQsendQueryParams(pg, c->sql, c->nparams, NULL, c->params, NULL,
+                              NULL, 0) != 1)
+            return -1;
+    }
+    return PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1
+               ? 0
+               : -1;
+}
+
+/* Results: BEGIN, then (bind, statement) per call, then COMMIT. */
+static void act_result(struct db_job *job, const PGresult *res)
+{
+    struct staff_trip *t = container_of(job, struct staff_trip, job);
+    int index = t->index++;
+    ExecStatusType st = PQresultStatus(res);
+    struct staff_call *c = index >= 1 && index <= 2 * t->count
+                               ? nth(t->calls, (index - 1) / 2)
+                               : NULL;
+    if (st == PGRES_FATAL_ERROR) {
+        const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (!t->failed)
+            log_error("staff_statement_failed", "sqlstate=%s group=%d",
+                      code ? code : "", t->count);
+        t->failed = true;
+        if (c != NULL && !c->failed) {
+            c->failed = true;
+            snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", code ? code : "");
+        }
+        return;
+    }
+    if (index == 2 * t->count + 1) {
+        t->committed = st == PGRES_COMMAND_OK &&
+                       strcmp(PQcmdStatus((PGresult *)res), "COMMIT") == 0;
+    } else if (c != NULL && index % 2 == 0 && st == PGRES_TUPLES_OK) {
+        c->result(c, res);
+    }
+}
+
+static void push_front(struct staffdb *s, struct staff_call *calls)
+{
+    struct staff_call *last = calls;
+    while (last->next != NULL)
+        last = last->next;
+    last->next = s->act_queue;
+    if (s->act_queue == NULL)
+        s->act_tail = last;
+    s->act_queue = calls;
+}
+
+static void act_done(struct db_job *job, int status)
+{
+    struct staff_trip *t = container_of(job, struct staff_trip, job);
+    struct staffdb *s = t->owner;
+    struct staff_call *c = t->calls;
+    t->calls = NULL;
+    t->busy = false;
+    if (status == 0 && t->failed && t->count > 1 && !s->stopping) {
+        /* Nothing of the group committed: run each call on its own, so
+         * only the one that fails fails. */
+        for (struct staff_call *x = c; x != NULL; x = x->next) {
+            x->solo = true;
+            x->failed = false;
+            x->sqlstate[0] = '\0';
+        }
+        push_front(s, c);
+        if (s->metrics != NULL)
+            atomic_fetch_add_explicit(&s->metrics->staff_groups_split, 1,
+                                      memory_order_relaxed);
+        pump(s);
+        return;
+    }
+    while (c != NULL) {
+        struct staff_call *next = c->next;
+        c->next = NULL;
+        c->done(c, status, status == 0 && t->committed, c->sqlstate);
+        c = next;
+    }
+    pump(s);
+}
+
+/* --- the queues --------------------------------------------------------------
+ */
+
+/* Takes up to max calls off a queue (a solo call only by itself). */
+static struct staff_call *take(struct staff_call **queue,
+                               struct staff_call **tail, int max, int *count)
+{
+    struct staff_call *first = *queue, *last = NULL, *c = first;
+    int n = 0;
+    while (c != NULL && n < max && !(n > 0 && c->solo)) {
+        last = c;
+        c = c->next;
+        n++;
+        if (last->solo)
+            break;
+    }
+    if (last != NULL)
+        last->next = NULL;
+    *queue = c;
+    if (c == NULL)
+        *tail = NULL;
+    *count = n;
+    return n > 0 ? first : NULL;
+}
+
+/* Ends calls that will not run: the session is down or stopping. */
+static void fail_calls(struct staff_call *c, bool who)
+{
+    while (c != NULL) {
+        struct staff_call *next = c->next;
+        c->next = NULL;
+        if (who)
+            c->who_done(c, 503);
+        else
+            c->done(c, -1, false, "");
+        c = next;
+    }
+}
+
+static void fail_queued(struct staffdb *s)
+{
+    struct staff_call *who = s->who_queue, *act = s->act_queue;
+    s->who_queue = s->who_tail = NULL;
+    s->act_queue = s->act_tail = NULL;
+    fail_calls(who, true);
+    fail_calls(act, false);
+}
+
+/* Sends each trip that is not out yet with what waits for it. */
+static void pump(struct staffdb *s)
+{
+    if (!s->who.busy && s->who_queue != NULL) {
+        s->who.calls =
+            take(&s->who_queue, &s->who_tail, s->group_max, &s->who.count);
+        s->who.busy = true;
+        if (db_session_submit(&s->db, &s->who.job) != 0) {
+            /* Not up: the trip never ran; its calls and the rest fail. */
+            struct staff_call *calls = s->who.calls;
+            s->who.busy = false;
+            s->who.calls = NULL;
+            fail_calls(calls, true);
+            fail_queued(s);
+            return;
+        }
+    }
+    if (!s->act.busy && s->act_queue != NULL) {
+        s->act.calls =
+            take(&s->act_queue, &s->act_tail, s->group_max, &s->act.count);
+        s->act.busy = true;
+        if (s->metrics != NULL) {
+            atomic_fetch_add_explicit(&s->metrics->staff_groups, 1,
+                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->metrics->staff_actions,
+                                      (uint64_t)s->act.count,
+                                      memory_order_relaxed);
+        }
+        if (db_session_submit(&s->db, &s->act.job) != 0) {
+            struct staff_call *calls = s->act.calls;
+            s->act.busy = false;
+            s->act.calls = NULL;
+            fail_calls(calls, false);
+            fail_queued(s);
+        }
+    }
+}
+
+static int enqueue(struct staffdb *s, struct staff_call **queue,
+                   struct staff_call **tail, struct staff_call *call)
+{
+    if (s->stopping || !db_session_ready(&s->db))
+        return -1;
+    call->next = NULL;
+    if (*tail != NULL)
+        (*tail)->next = call;
+    else
+        *queue = call;
+    *tail = call;
+    pump(s);
+    return 0;
+}
+
+int staffdb_who(struct staffdb *s, struct staff_call *call)
+{
+    call->found = false;
+    return enqueue(s, &s->who_queue, &s->who_tail, call);
+}
+
+int staffdb_act(struct staffdb *s, struct staff_call *call)
+{
+    call->solo = false;
+    call->failed = false;
+    call->sqlstate[0] = '\0';
+    return enqueue(s, &s->act_queue, &s->act_tail, call);
+}
+
+void staffdb_start(struct staffdb *s, uv_loop_t *loop,
+                   const struct db_options *opt, struct metrics *metrics,
+                   int worker, int group_max)
+{
+    memset(s, 0, sizeof(*s));
+    s->metrics = metrics;
+    s->group_max = group_max > 0 ? group_max : 1;
+    s->who.owner = s->act.owner = s;
+    s->who.job.send = who_send;
+    s->who.job.result = who_result;
+    s->who.job.done = who_done;
+    s->act.job.send = act_send;
+    s->act.job.result = act_result;
+    s->act.job.done = act_done;
+    db_session_start(&s->db, loop, opt, NULL, worker);
+}
+
+void staffdb_stop(struct staffdb *s, db_closed_cb cb)
+{
+    s->stopping = true;
+    fail_queued(s);
+    db_session_stop(&s->db, cb); /* ends the trips in flight */
+}
