@@ -38,24 +38,38 @@ END
 $$;
 
 -- Who a raw token is: its staff member, unit and role, or no row.
--- SECURITY DEFINER: tipd_staff cannot read tokens itself.
+-- SECURITY DEFINER: tipd_staff cannot read tokens itself. PL/pgSQL, not
+-- SQL, so that each session plans the lookup once: the policies below call
+-- it several times per statement.
 CREATE FUNCTION tipd_whoami(p_token text)
 RETURNS TABLE (staff_id bigint, unit_id text, role text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT s.id, s.unit_id, s.role FROM tokens t JOIN staff s ON s.id = t.staff_id
-    WHERE t.sha256 = sha256(convert_to(p_token, 'UTF8'))
-      AND t.revoked_at IS NULL
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+        SELECT s.id, s.unit_id, s.role FROM tokens t
+        JOIN staff s ON s.id = t.staff_id
+        WHERE t.sha256 = sha256(convert_to(p_token, 'UTF8'))
+          AND t.revoked_at IS NULL;
+END
 $$;
 
 -- The unit the current transaction is bound to, or NULL: only a staff
 -- member or supervisor is bound (an operator or an administrator reads no
 -- case content). Policies call it as (SELECT tipd_session_unit()), so it
--- runs once per statement, not once per row.
+-- runs once per table a statement reads, not once per row.
 CREATE FUNCTION tipd_session_unit()
 RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT w.unit_id FROM tipd_whoami(current_setting('tipd.token', true)) w
-    WHERE w.role IN ('staff', 'supervisor')
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_token text := current_setting('tipd.token', true);
+BEGIN
+    IF v_token IS NULL OR v_token = '' THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT s.unit_id FROM tokens t JOIN staff s ON s.id = t.staff_id
+            WHERE t.sha256 = sha256(convert_to(v_token, 'UTF8'))
+              AND t.revoked_at IS NULL AND s.role IN ('staff', 'supervisor'));
+END
 $$;
 
 -- A transfer moves a case to a unit the caller cannot see, which its own

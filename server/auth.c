@@ -62,8 +62,8 @@ int auth_start(struct auth_request *a, struct worker *w, struct http_conn *conn,
                struct http_request *req, struct http_response *res,
                auth_done_cb done)
 {
-    const char *token;
-    size_t len;
+    const char *token = NULL;
+    size_t len = 0;
     int rc = auth_bearer(req, res, &token, &len);
     if (rc != 0)
         return rc;

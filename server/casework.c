@@ -11,7 +11,7 @@
  * The statement runs on the worker's staff session (staffdb.h), in one
  * transaction with the other actions ready at that moment and bound to the
  * caller's own token, so row-level security checks the unit again; only a
- * COMMIT tag of "COMMIT" makes the answer a success.
+ * transaction that committed makes the answer a success.
  */
 #include "casework.h"
 
@@ -405,8 +405,8 @@ static void authed(struct staff_call *call, int status)
 static int start(struct op *o, struct worker *w, struct http_conn *conn,
                  struct http_request *req, struct http_response *res)
 {
-    const char *token;
-    size_t len;
+    const char *token = NULL;
+    size_t len = 0;
     int rc = auth_bearer(req, res, &token, &len);
     if (rc != 0)
         return rc;

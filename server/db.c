@@ -144,6 +144,21 @@ static int probe_send(struct db_job *job, PGconn *pg)
 
 static struct db_job probe_job = {probe_send, NULL, NULL, NULL};
 
+/*
+ * A job's explicit transaction (BEGIN ... COMMIT) that hit an error stays
+ * open and aborted past the sync: pipeline mode skips the COMMIT. The
+ * session ends it before the next job, which would otherwise fail on it.
+ */
+static int rollback_send(struct db_job *job, PGconn *pg)
+{
+    (void)job;
+    return PQsendQueryParams(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) == 1
+               ? 0
+               : -1;
+}
+
+static struct db_job rollback_job = {rollback_send, NULL, NULL, NULL};
+
 static int run_job(struct db_session *s, struct db_job *job);
 
 /* Runs the next waiting job, or rests until the probe interval. */
@@ -253,8 +268,14 @@ static void read_results(struct db_session *s)
             s->job = NULL;
             if (job->done != NULL)
                 job->done(job, 0);
-            if (s->state == DB_BUSY && s->job == NULL)
-                next_job(s);
+            if (s->state != DB_BUSY || s->job != NULL)
+                return;
+            if (PQtransactionStatus(s->pg) == PQTRANS_INERROR) {
+                set_state(s, DB_IDLE);
+                run_job(s, &rollback_job);
+                return;
+            }
+            next_job(s);
             return;
         }
         if (s->job == &probe_job) {

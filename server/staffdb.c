@@ -26,19 +26,38 @@ bool staffdb_token_ok(const char *token, size_t len)
     return true;
 }
 
-/* --- the who-trip ------------------------------------------------------------
+/*
+ * The name of sql's prepared statement on the current connection, sending
+ * its PREPARE first (counted in *prepares) if this connection has not had
+ * it: planning a case-work statement under row-level security costs about
+ * as much as running it. NULL if libpq refused to send it.
  */
-
-static int who_send(struct db_job *job, PGconn *pg)
+static const char *prepared(struct staffdb *s, PGconn *pg, const char *sql,
+                            int nparams, int *prepares, char name[24])
 {
-    struct staff_trip *t = container_of(job, struct staff_trip, job);
-    t->index = 0;
-    for (struct staff_call *c = t->calls; c != NULL; c = c->next) {
-        const char *params[1] = {c->token};
-        if (PQsendQueryParams(pg, who_sql, 1, NULL, params, NULL, NULL, 0) != 1)
-            return -1;
-    }
-    return 0;
+    int slot = -1;
+    for (int i = 0; i < STAFFDB_STATEMENTS_MAX && slot < 0; i++)
+        if (s->statements[i].sql == sql || s->statements[i].sql == NULL)
+            slot = i;
+    if (slot < 0)
+        abort(); /* more statements than STAFFDB_STATEMENTS_MAX: raise it */
+    struct staff_statement *st = &s->statements[slot];
+    snprintf(name, 24, "tipd_staff_%d", slot);
+    if (st->sql == sql && st->prepared_for == s->db.connects)
+        return name;
+    st->sql = sql;
+    if (PQsendPrepare(pg, name, sql, nparams, NULL) != 1)
+        return NULL;
+    st->prepared_for = s->db.connects;
+    (*prepares)++;
+    return name;
+}
+
+/* After a failed PREPARE: prepare everything again next time. */
+static void forget_prepared(struct staffdb *s)
+{
+    for (int i = 0; i < STAFFDB_STATEMENTS_MAX; i++)
+        s->statements[i].prepared_for = 0;
 }
 
 static struct staff_call *nth(struct staff_call *c, int n)
@@ -48,10 +67,36 @@ static struct staff_call *nth(struct staff_call *c, int n)
     return c;
 }
 
+/* --- the who-trip ------------------------------------------------------------
+ */
+
+static int who_send(struct db_job *job, PGconn *pg)
+{
+    struct staff_trip *t = container_of(job, struct staff_trip, job);
+    char name[24];
+    t->index = 0;
+    t->prepares = 0;
+    if (prepared(t->owner, pg, who_sql, 1, &t->prepares, name) == NULL)
+        return -1;
+    for (struct staff_call *c = t->calls; c != NULL; c = c->next) {
+        const char *params[1] = {c->token};
+        if (PQsendQueryPrepared(pg, name, 1, params, NULL, NULL, 0) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+/* Results: the PREPARE if one was sent, then one lookup per call. */
 static void who_result(struct db_job *job, const PGresult *res)
 {
     struct staff_trip *t = container_of(job, struct staff_trip, job);
-    struct staff_call *c = nth(t->calls, t->index++);
+    int index = t->index++ - t->prepares;
+    if (index < 0) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            forget_prepared(t->owner);
+        return;
+    }
+    struct staff_call *c = nth(t->calls, index);
     if (c == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
         PQntuples(res) != 1)
         return;
@@ -65,7 +110,7 @@ static void who_done(struct db_job *job, int status)
 {
     struct staff_trip *t = container_of(job, struct staff_trip, job);
     struct staff_call *c = t->calls;
-    bool complete = status == 0 && t->index == t->count;
+    bool complete = status == 0 && t->index - t->prepares == t->count;
     t->calls = NULL;
     t->busy = false;
     while (c != NULL) {
@@ -85,33 +130,48 @@ static void who_done(struct db_job *job, int status)
 static int act_send(struct db_job *job, PGconn *pg)
 {
     struct staff_trip *t = container_of(job, struct staff_trip, job);
+    struct staffdb *s = t->owner;
+    char bind_name[24], name[24];
     t->index = 0;
-    t->committed = false;
+    t->prepares = 0;
+    t->last_seen = false;
     t->failed = false;
-    if (PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
+    if (prepared(s, pg, bind_sql, 1, &t->prepares, bind_name) == NULL)
         return -1;
+    for (struct staff_call *c = t->calls; c != NULL; c = c->next)
+        if (prepared(s, pg, c->sql, c->nparams, &t->prepares, name) == NULL)
+            return -1;
+    /* No BEGIN and COMMIT: the statements up to the pipeline's sync are one
+     * implicit transaction, which commits at the sync, or rolls back at
+     * the first error and leaves the session clean (an explicit block
+     * would stay open and aborted, failing every later trip). */
     for (struct staff_call *c = t->calls; c != NULL; c = c->next) {
         const char *bind[1] = {c->token};
-        if (PQsendQueryParams(pg, bind_sql, 1, NULL, bind, NULL, NULL, 0) !=
-                1 ||
-            PQsendQueryParams(pg, c->sql, c->nparams, NULL, c->params, NULL,
-                              NULL, 0) != 1)
+        int unused = 0;
+        if (PQsendQueryPrepared(pg, bind_name, 1, bind, NULL, NULL, 0) != 1 ||
+            prepared(s, pg, c->sql, c->nparams, &unused, name) == NULL ||
+            PQsendQueryPrepared(pg, name, c->nparams, c->params, NULL, NULL,
+                                0) != 1)
             return -1;
     }
-    return PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1
-               ? 0
-               : -1;
+    return 0;
 }
 
-/* Results: BEGIN, then (bind, statement) per call, then COMMIT. */
+/* Results: the PREPAREs sent, then (bind, statement) per call. */
 static void act_result(struct db_job *job, const PGresult *res)
 {
     struct staff_trip *t = container_of(job, struct staff_trip, job);
-    int index = t->index++;
+    int index = t->index++ - t->prepares;
     ExecStatusType st = PQresultStatus(res);
-    struct staff_call *c = index >= 1 && index <= 2 * t->count
-                               ? nth(t->calls, (index - 1) / 2)
-                               : NULL;
+    if (index < 0) {
+        /* A failed PREPARE aborts the rest of the pipeline too. */
+        if (st != PGRES_COMMAND_OK) {
+            forget_prepared(t->owner);
+            t->failed = true;
+        }
+        return;
+    }
+    struct staff_call *c = nth(t->calls, index / 2);
     if (st == PGRES_FATAL_ERROR) {
         const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (!t->failed)
@@ -124,11 +184,10 @@ static void act_result(struct db_job *job, const PGresult *res)
         }
         return;
     }
-    if (index == 2 * t->count + 1) {
-        t->committed = st == PGRES_COMMAND_OK &&
-                       strcmp(PQcmdStatus((PGresult *)res), "COMMIT") == 0;
-    } else if (c != NULL && index % 2 == 0 && st == PGRES_TUPLES_OK) {
+    if (c != NULL && index % 2 == 1 && st == PGRES_TUPLES_OK) {
         c->result(c, res);
+        if (index == 2 * t->count - 1)
+            t->last_seen = true;
     }
 }
 
@@ -168,7 +227,9 @@ static void act_done(struct db_job *job, int status)
     while (c != NULL) {
         struct staff_call *next = c->next;
         c->next = NULL;
-        c->done(c, status, status == 0 && t->committed, c->sqlstate);
+        /* Every statement answered and none failed: the sync committed. */
+        c->done(c, status, status == 0 && !t->failed && t->last_seen,
+                c->sqlstate);
         c = next;
     }
     pump(s);

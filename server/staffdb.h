@@ -10,7 +10,7 @@
  *   2. act: its statement runs in one transaction with those of the other
  *      requests ready then (group commit, as intake does for reports):
  *
- *        BEGIN; (set_config('tipd.token', TOKEN, true); STATEMENT) x n; COMMIT
+ *        (set_config('tipd.token', TOKEN, true); STATEMENT) x n; sync
  *
  *      Each statement runs bound to its own caller's token, so PostgreSQL's
  *      row-level security checks every statement's unit again.
@@ -70,13 +70,23 @@ struct staff_trip {
     struct staff_call *calls; /* in flight, in statement order */
     int count;
     int index;      /* results seen */
-    bool committed; /* act: COMMIT said COMMIT */
+    int prepares;   /* PREPAREs sent first (their results come first) */
+    bool last_seen; /* act: the last statement answered */
     bool failed;    /* act: some statement failed */
     bool busy;      /* submitted and not done */
 };
 
+/* The statements the session has prepared, by their text's address (the
+ * statements are static strings): each is parsed once per connection. */
+#define STAFFDB_STATEMENTS_MAX 24
+struct staff_statement {
+    const char *sql;       /* borrowed; NULL: free slot */
+    uint64_t prepared_for; /* db.connects when prepared; 0: not yet */
+};
+
 struct staffdb {
     struct db_session db;
+    struct staff_statement statements[STAFFDB_STATEMENTS_MAX];
     struct metrics *metrics; /* borrowed; may be NULL */
     int group_max;
     struct staff_call *who_queue, *who_tail; /* waiting for the who-trip */

@@ -79,6 +79,7 @@
     X(e2e, intake_staff_tokens)                                                \
     X(e2e, intake_rate_limit)                                                  \
     X(e2e, intake_database_down)                                               \
+    X(e2e, intake_failed_batch_leaves_session_clean)                           \
     X(e2e, intake_web_form)                                                    \
     X(e2e, sms_replays_and_forgeries)                                          \
     X(e2e, triage_routes_reports_to_cases)                                     \
@@ -92,4 +93,5 @@
     X(e2e, casework_route_role_matrix)                                         \
     X(e2e, casework_reporter_sees_progress)                                    \
     X(e2e, casework_assignment)                                                \
-    X(e2e, casework_database_wall)
+    X(e2e, casework_database_wall)                                             \
+    X(e2e, casework_failed_group_splits)

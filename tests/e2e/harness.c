@@ -155,7 +155,9 @@ static void drop_database(const struct e2e *e, const char *db)
     char sql[256], err[512];
     snprintf(sql, sizeof(sql),
              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-             "WHERE datname = '%s' AND pid <> pg_backend_pid()",
+             "WHERE datname = '%s' AND pid <> pg_backend_pid()"
+             " AND NOT coalesce((SELECT rolsuper FROM pg_roles"
+             " WHERE oid = usesysid), true)",
              db);
     e2e_sql(e, true, sql, NULL, 0);
     snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)",
@@ -254,7 +256,8 @@ int e2e_db_block(struct e2e *e)
     }
     snprintf(sql, sizeof(sql),
              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-             "WHERE datname = '%s'",
+             "WHERE datname = '%s' AND NOT coalesce((SELECT rolsuper FROM"
+             " pg_roles WHERE oid = usesysid), true)",
              e->db);
     if (e2e_sql(e, true, sql, err, sizeof(err)) != 0) {
         FAIL("terminating backends: %s", err);

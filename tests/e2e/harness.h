@@ -116,7 +116,8 @@ int e2e_sql(const struct e2e *e, bool admin, const char *sql, char *out,
 
 /*
  * Makes the test's database refuse tipd (ALLOW_CONNECTIONS false, then
- * every backend connected to it terminated), or lets it back in.
+ * every session of a role that is no superuser terminated: autovacuum
+ * workers are the server's own), or lets it back in.
  * 0, or -1 after failing the test.
  */
 int e2e_db_block(struct e2e *e);

@@ -1093,3 +1093,99 @@ void test_casework_database_wall(void)
         database_wall(&e);
     e2e_cleanup(&e);
 }
+
+/* --- group commit ------------------------------------------------------------
+ */
+
+/* Actions that arrive together share a transaction; one that fails takes
+ * nobody down with it: its group is run again one action at a time, and
+ * only it fails (500), with nothing of it written. */
+static void failed_group_splits(struct e2e *e)
+{
+    enum { N = 12 };
+    struct people p;
+    struct e2e_reply r;
+    if (e2e_migrate(e) != 0) {
+        CHECK(!"migrate");
+        return;
+    }
+    static const char *const import[] = {
+        "units", "import", TIPD_SOURCE_DIR "/deploy/rules.json", NULL};
+    char out[2048];
+    CHECK_INT(e2e_run(e, import, 30000, out, sizeof(out)), 0);
+    CHECK_INT(e2e_token(e, "410105", "staff", "承办人甲", p.a, sizeof(p.a)), 0);
+    /* One worker: every request meets the others on one staff session. */
+    static const char *const sets[] = {"rate_limit_per_minute=0", "workers=1",
+                                       NULL};
+    CHECK_INT(e2e_start(e, sets), 0);
+    CHECK_INT(make_cases(e, "410105", N), 0);
+    long long ids[N];
+    char tokens[N][40];
+    CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a,
+                   "{\"max\":12}", &r),
+              200);
+    CHECK_INT(claimed(&r, ids, tokens, N), N);
+    e2e_reply_free(&r);
+    /* The last case cannot be changed: its statement fails. */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "CREATE FUNCTION e2e_refuse() RETURNS trigger LANGUAGE plpgsql"
+             " AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;"
+             " CREATE TRIGGER e2e_refuse BEFORE UPDATE ON cases FOR EACH ROW"
+             " WHEN (OLD.id = %lld) EXECUTE FUNCTION e2e_refuse()",
+             ids[N - 1]);
+    CHECK_INT(e2e_sql(e, false, sql, NULL, 0), 0);
+    long long split_before = e2e_metric(e, "tipd_staff_groups_split_total");
+
+    /* All N dispositions at once, the failing one last. */
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        char body[256], req[1024];
+        int blen = snprintf(body, sizeof(body),
+                            "{\"lease_token\":\"%s\",\"disposition\":"
+                            "\"hold\",\"note\":\"暂存\"}",
+                            tokens[i]);
+        snprintf(req, sizeof(req),
+                 "POST /api/v1/staff/cases/%lld/disposition HTTP/1.1\r\n"
+                 "Host: e2e\r\nConnection: close\r\nAuthorization: Bearer "
+                 "%s\r\nContent-Type: application/json\r\nContent-Length: "
+                 "%d\r\n\r\n%s",
+                 ids[i], p.a, blen, body);
+        fds[i] = e2e_connect(e);
+        CHECK(fds[i] >= 0);
+        if (fds[i] >= 0)
+            CHECK_INT(e2e_sends(fds[i], req), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        if (fds[i] < 0)
+            continue;
+        e2e_reply_init(&r);
+        e2e_read(fds[i], &r, 1, 10000);
+        CHECK_INT(r.count, 1);
+        if (r.count == 1)
+            CHECK_INT(r.r[0].status, i == N - 1 ? 500 : 200);
+        e2e_reply_free(&r);
+        close(fds[i]);
+    }
+    CHECK(e2e_metric(e, "tipd_staff_groups_split_total") > split_before);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FILTER (WHERE status = 'held') || ',' ||"
+             " count(*) FILTER (WHERE status = 'leased' AND id = %lld)"
+             " FROM cases",
+             ids[N - 1]);
+    char v[64];
+    CHECK_INT(e2e_sql(e, false, sql, v, sizeof(v)), 0);
+    CHECK_STR(v, "11,1");
+    CHECK_INT(number(e, "SELECT count(*) FROM audit_log WHERE action ="
+                        " 'disposition'"),
+              N - 1);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_casework_failed_group_splits(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "casework_failed_group_splits") == 0)
+        failed_group_splits(&e);
+    e2e_cleanup(&e);
+}
