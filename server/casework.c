@@ -71,13 +71,16 @@ static const char *const supervisor_roles[] = {"supervisor", NULL};
 /* --- the statements ---------------------------------------------------------
  */
 
+/* Each queue: what a claim can take now (depth: assigned cases wait in
+ * their member's own queue instead), leased, parked, the oldest, overdue. */
 static const char queues_sql[] =
     "SELECT 'ok', coalesce(json_agg(json_build_object('queue', q.name,"
     " 'depth', s.depth, 'leased', s.leased, 'parked', s.parked,"
     " 'oldest', s.oldest, 'overdue', s.overdue) ORDER BY q.name), '[]')::text"
     " FROM queues q LEFT JOIN LATERAL (SELECT"
-    " count(*) FILTER (WHERE c.status = 'new' OR (c.status = 'leased'"
-    " AND c.lease_expires_at < now())) AS depth,"
+    " count(*) FILTER (WHERE (c.status = 'new' OR (c.status = 'leased'"
+    " AND c.lease_expires_at < now())) AND c.assignee_staff_id IS NULL)"
+    " AS depth,"
     " count(*) FILTER (WHERE c.status = 'leased'"
     " AND c.lease_expires_at >= now()) AS leased,"
     " count(*) FILTER (WHERE c.status = 'parked') AS parked,"

@@ -835,6 +835,11 @@ static void assignment(struct e2e *e)
     e2e_reply_free(&r);
     CHECK_INT(call(e, "POST", path, p.a2, "{\"staff_id\":1}", &r), 200);
     e2e_reply_free(&r);
+    /* Nor does the unit's queue count it. */
+    CHECK_INT(call(e, "GET", "/api/v1/staff/queues", p.a2, NULL, &r), 200);
+    CHECK(strstr(r.r[0].body, "\"queue\" : \"default\", \"depth\" : 1,") !=
+          NULL);
+    e2e_reply_free(&r);
 
     /* The unit's queue no longer offers it; its assignee's own queue does. */
     CHECK_INT(call(e, "POST", "/api/v1/staff/queues/default/claim", p.a2,
