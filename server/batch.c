@@ -337,6 +337,14 @@ static void job_done(struct db_job *job, int status)
     while (it != NULL) {
         struct batch_item *next = it->next;
         int answer = 503;
+#ifdef TIPD_FAULT_ACK_BEFORE_COMMIT
+        /* The deliberately broken build of the fault suite: every report
+         * sent is acknowledged, committed or not. tests/fault/
+         * checker_sees_loss.sh expects the checker to report the loss. */
+        finish(b, it, 201);
+        it = next;
+        continue;
+#endif
         if (status < 0 && it->key != NULL) {
             it->next = NULL;
             if (again_last != NULL)

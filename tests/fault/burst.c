@@ -1,10 +1,10 @@
 /*
  * burst: the fault suite's client. It sends reports with idempotency keys
  * over several keep-alive connections and records, for every request, the
- * key, the status (0 when the connection failed before an answer) and the
- * receipt, one line each:
+ * key, the status (0 when the connection failed before an answer), the
+ * receipt and how long the answer took, one line each:
  *
- *     KEY STATUS RECEIPT
+ *     KEY STATUS RECEIPT MILLISECONDS
  *
  * The body of key K is a function of K alone, so a retry is byte-identical
  * and tipd must answer it with the first answer. A checker joins the log
@@ -140,9 +140,12 @@ static void *run(void *arg)
         if (deadline > 0 && now() > deadline)
             break;
         char receipt[32];
+        double t0 = now();
         int status = one(&fd, keys[i], receipt, sizeof(receipt));
+        long ms = (long)((now() - t0) * 1000);
         pthread_mutex_lock(&out_lock);
-        printf("%s %d %s\n", keys[i], status, receipt[0] ? receipt : "-");
+        printf("%s %d %s %ld\n", keys[i], status, receipt[0] ? receipt : "-",
+               ms);
         pthread_mutex_unlock(&out_lock);
     }
     if (fd >= 0)
