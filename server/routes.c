@@ -4,6 +4,7 @@
  * (413) before reading it. Later modules add their routes here.
  */
 #include "casework.h"
+#include "console.h"
 #include "intake.h"
 #include "ops.h"
 #include "pages.h"
@@ -20,6 +21,11 @@ static const struct route table[] = {
     {HTTP_METHOD_GET, "/status", pages_status_form, 0, "status_page", NULL},
     {HTTP_METHOD_POST, "/status", pages_status, 131072, "status_form",
      intake_admit_rate},
+    {HTTP_METHOD_GET, "/form.js", pages_form_script, 0, "form_script", NULL},
+    /* The staff console: a static page and script over the staff API. */
+    {HTTP_METHOD_GET, "/staff/", console_page, 0, "staff_console", NULL},
+    {HTTP_METHOD_GET, "/staff/console.js", console_script, 0,
+     "staff_console_script", NULL},
     {HTTP_METHOD_GET, "/healthz", ops_healthz, 0, "healthz", NULL},
     {HTTP_METHOD_GET, "/readyz", ops_readyz, 0, "readyz", NULL},
     {HTTP_METHOD_GET, "/metrics", ops_metrics, 0, "metrics", NULL},

@@ -1,0 +1,63 @@
+/*
+ * regions: the region choice of the public report form, read from the
+ * configured units (the units table, GB/T 2260 codes; `tipd units import`).
+ *
+ * A form without JavaScript cannot have dependent province -> city ->
+ * county lists, so the page gets one <select name="region"> with an
+ * <optgroup> per province and per city (the county options under their
+ * city); public/form.js, when it runs, turns it into three linked lists
+ * that set the same field. Without units (none imported, or the database
+ * not reachable) the field is a text input for the six-digit code, so the
+ * form still works.
+ *
+ * The list is read on every render: one indexed read of a few hundred
+ * rows, and a unit imported a second ago is on the next page.
+ */
+#ifndef TIPD_REGIONS_H
+#define TIPD_REGIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "db.h"
+
+struct arena;
+struct worker;
+
+struct region {
+    char code[7];     /* six digits */
+    const char *name; /* the region's name ("金水区"), in the arena */
+};
+
+struct regions_request;
+/* status: 0 (the list is in q), or 503 (no list: the database failed). */
+typedef void (*regions_done_cb)(struct regions_request *q, int status);
+
+/* Caller storage in the request's arena, valid until done. */
+struct regions_request {
+    struct db_job job;
+    struct arena *arena;    /* borrowed: the request's */
+    struct region *regions; /* in the arena, ordered by code */
+    size_t count;
+    regions_done_cb done;
+    void *data; /* for the caller */
+};
+
+/*
+ * Reads the units on w's database session. Returns 0 (done will be
+ * called), or -1 if the session is not up (done is not called; render
+ * with count 0).
+ */
+int regions_start(struct regions_request *q, struct worker *w,
+                  struct arena *arena, regions_done_cb done, void *data);
+
+/*
+ * Appends the region field: the <select> of q's regions (q may be NULL or
+ * empty: a text input instead) with selected chosen. described_by is the
+ * id of the field's hint or error element, or NULL. Values are escaped.
+ */
+void regions_field(struct buf *b, const struct regions_request *q,
+                   const char *selected, const char *described_by);
+
+#endif
