@@ -96,7 +96,7 @@ static void page_begin(struct http_response *res, const char *title,
         "margin:.2em 0}.summary{border:4px solid #b00;padding:.5em 1em;"
         "margin:1em 0}.summary a{color:#b00}.code{font-size:2em;font-family:"
         "monospace;letter-spacing:.1em;padding:.5em;border:3px solid;"
-        "text-align:center;word-break:break-all}fieldset{border:1px solid "
+        "text-align:center}.group{white-space:nowrap}fieldset{border:1px solid "
         "#ccc;margin-top:1em}.msg{border-left:4px solid #ccc;padding:.2em "
         ".8em;margin:.5em 0}.staff{border-color:#06c}</style></head><body>"
         "<header><h1>");
@@ -419,7 +419,17 @@ static void render_receipt(struct intake_submission *s,
     buf_appends(b, "<p>您的举报已完整保存。这是您的<strong>回执码</strong>，"
                    "<strong>只显示这一次</strong>：</p>"
                    "<p class=\"code\" id=\"receipt\">");
-    pages_escape(b, s->receipt);
+    /* In groups that never break inside, so a phone wraps at a dash. */
+    for (const char *g = s->receipt; *g != '\0';) {
+        size_t n = strcspn(g, "-");
+        n += g[n] == '-';
+        char group[32];
+        snprintf(group, sizeof(group), "%.*s", (int)n, g);
+        buf_appends(b, "<span class=\"group\">");
+        pages_escape(b, group);
+        buf_appends(b, "</span>");
+        g += n;
+    }
     buf_appends(b,
                 "</p><h2>回执码有什么用</h2><p>回执码是您这次举报唯一的凭证。"
                 "凭它可以在<a href=\"/status\">查询页面</a>查看办理进展、阅读"

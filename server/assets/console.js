@@ -19,6 +19,11 @@
     talk_inquiry: '谈话函询', preliminary_verification: '初步核实',
     hold: '暂存待查', close: '予以了结', file_case: '立案审查'
   };
+  var PRIORITY = { urgent: '紧急', high: '高', normal: '普通', low: '低' };
+  var ACTION = {
+    claim: '领取', message: '回复举报人', disposition: '处置', transfer: '移交',
+    release: '退回', assign: '分配', park: '搁置', expire: '领取过期'
+  };
   var STATUS = {
     'new': '待领取', leased: '已领取', working: '办理中', held: '暂存',
     closed: '已办结', parked: '搁置', transferred: '已移交'
@@ -142,7 +147,7 @@
       clear(dl);
       fact(dl, '状态', STATUS[c.status] || c.status);
       fact(dl, '队列', c.queue);
-      fact(dl, '优先级', c.priority);
+      fact(dl, '优先级', PRIORITY[c.priority] || c.priority);
       fact(dl, '类别', c.category || '—');
       fact(dl, '举报件数', c.report_count);
       fact(dl, '办理期限', day(c.due_at));
@@ -174,7 +179,7 @@
       clear(hist);
       (c.history || []).forEach(function (h) {
         hist.appendChild(el('li', new Date(h.at_us / 1000).toISOString().slice(0, 16)
-          .replace('T', ' ') + ' ' + h.action + (h.staff_id ? '（工作人员 ' + h.staff_id + '）' : '')));
+          .replace('T', ' ') + ' ' + (ACTION[h.action] || h.action) + (h.staff_id ? '（工作人员 ' + h.staff_id + '）' : '')));
       });
       $('case-title').focus();
     }).catch(function (e) { notice('无法打开案件：' + e.message, false); });

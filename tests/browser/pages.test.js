@@ -112,7 +112,7 @@ async function main() {
   const phone = { width: 390, height: 844 };
 
   /* --- 1. JavaScript off --------------------------------------------- */
-  const noJs = await browser.newContext({ javaScriptEnabled: false, viewport: phone });
+  const noJs = await browser.newContext({ javaScriptEnabled: false, viewport: phone, locale: 'zh-CN' });
   let page = await noJs.newPage();
   watchOrigins(page, foreign);
   step('no-JS: the form');
@@ -190,7 +190,7 @@ async function main() {
 
   /* --- 2. JavaScript on ---------------------------------------------- */
   step('JS: linked region lists, focus on the error summary');
-  const js = await browser.newContext({ viewport: phone });
+  const js = await browser.newContext({ viewport: phone, locale: 'zh-CN' });
   page = await js.newPage();
   watchOrigins(page, foreign);
   const pageErrors = [];
@@ -249,7 +249,7 @@ async function main() {
   const caseId = sql("SELECT id FROM cases WHERE unit_id = '410105'");
 
   step('console: sign in, queues, claim');
-  const staff = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const staff = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
   page = await staff.newPage();
   watchOrigins(page, foreign);
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -302,7 +302,8 @@ async function main() {
   assert.equal(r.status, 403, 'a foreign Origin');
   assert.equal(sql('SELECT count(*) FROM report_messages'), before);
   r = await post(`/api/v1/staff/cases/${caseId}/messages`,
-    { ...auth, Origin: BASE, 'Sec-Fetch-Site': 'same-origin' }, body);
+    { ...auth, Origin: BASE, 'Sec-Fetch-Site': 'same-origin' },
+    JSON.stringify({ body: '如有新的情况，请随时补充。' }));
   assert.equal(r.status, 200, 'the same origin is served');
   assert.deepEqual(await staff.cookies(), [], 'no cookie (console)');
 
@@ -318,6 +319,7 @@ async function main() {
   const main = await page.locator('main').innerText();
   assert.match(main, /请补充具体时间和地点。/);
   assert.match(main, /补充：事情发生在十月。/);
+  assert.doesNotMatch(main, /伪造/, 'the refused cross-site message is nowhere');
   assert.equal(await page.locator('#state').innerText(), '正在办理');
   await shot(page, 'status.png');
 

@@ -70,7 +70,8 @@ STAFF_TOKEN=$("$TIPD_BIN" token create --unit 410105 --role staff --name 浏览�
     grep -o 'tipd_[0-9a-f]\{64\}' | head -n1) || true
 [ -n "$STAFF_TOKEN" ] || fail "tipd token create printed no token: $(tail -3 "$WORK/setup.log")"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+    echo $((20000 + RANDOM % 20000)))
 "$TIPD_BIN" serve --set listen_port="$PORT" --set workers=2 \
     --set rate_limit_per_minute=0 --set rules_file="$ROOT/deploy/rules.json" \
     --set holidays_file="$ROOT/deploy/holidays.txt" \
