@@ -1,0 +1,222 @@
+/*
+ * test_pages: the HTML pages (pages.c, regions.c, console.c) as bytes on
+ * the wire, without a browser: the region list built from the units, a
+ * refused form shown back escaped and filled in with nothing stored, the
+ * status page's refusals, the console's files and headers, and the
+ * cross-site refusal of staff writes (auth.c). tests/browser drives the
+ * same pages in Chromium.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "test.h"
+
+static int request(const struct e2e *e, const char *method, const char *path,
+                   const char *headers, const char *type, const char *body,
+                   struct e2e_reply *r)
+{
+    size_t n = body != NULL ? strlen(body) : 0;
+    size_t cap = n + 2048;
+    char *req = malloc(cap);
+    int len;
+    if (body != NULL)
+        len = snprintf(req, cap,
+                       "%s %s HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n"
+                       "Content-Type: %s\r\nContent-Length: %zu\r\n%s\r\n%s",
+                       method, path, type, n, headers, body);
+    else
+        len = snprintf(req, cap,
+                       "%s %s HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n"
+                       "%s\r\n",
+                       method, path, headers);
+    e2e_reply_init(r);
+    int rc = e2e_exchange(e, req, (size_t)len, 1, 10000, r);
+    free(req);
+    return rc == 0 && r->count >= 1 ? r->r[0].status : 0;
+}
+
+static long long count(const struct e2e *e, const char *sql)
+{
+    char v[64];
+    if (e2e_sql(e, false, sql, v, sizeof(v)) != 0)
+        return -1;
+    return strtoll(v, NULL, 10);
+}
+
+static bool has(const struct e2e_reply *r, const char *s)
+{
+    return r->count >= 1 && strstr(r->r[0].body, s) != NULL;
+}
+
+/* The E4 headers every page carries. */
+static void e4(const struct e2e_reply *r)
+{
+    char v[512];
+    CHECK(e2e_header_is(&r->r[0], "Cache-Control", "no-store"));
+    CHECK(e2e_header_is(&r->r[0], "Referrer-Policy", "no-referrer"));
+    CHECK(e2e_header_is(&r->r[0], "X-Content-Type-Options", "nosniff"));
+    CHECK(e2e_header_is(&r->r[0], "X-Frame-Options", "DENY"));
+    CHECK(
+        http_client_header(&r->r[0], "Content-Security-Policy", v, sizeof(v)));
+    CHECK(strstr(v, "default-src 'none'") != NULL);
+    CHECK(strstr(v, "frame-ancestors 'none'") != NULL);
+    CHECK(!http_client_header(&r->r[0], "Set-Cookie", v, sizeof(v)));
+}
+
+static void pages(struct e2e *e)
+{
+    static const char *const import[] = {
+        "units", "import", TIPD_SOURCE_DIR "/deploy/rules.json", NULL};
+    static const char *const sets[] = {"rate_limit_per_minute=0", NULL};
+    char out[2048], token[128], hdr[256];
+    struct e2e_reply r;
+    CHECK_INT(e2e_migrate(e), 0);
+    CHECK_INT(e2e_run(e, import, 30000, out, sizeof(out)), 0);
+    CHECK_INT(e2e_token(e, "410105", "staff", "承办人", token, sizeof(token)),
+              0);
+    CHECK_INT(e2e_start(e, sets), 0);
+
+    /* The form: one list of the units' regions, a group per province and
+     * per city, each option naming its whole path. */
+    CHECK_INT(request(e, "GET", "/", "", NULL, NULL, &r), 200);
+    e4(&r);
+    CHECK(has(&r, "<select id=\"region\" name=\"region\""));
+    CHECK(has(&r, "<optgroup label=\"河南省 郑州市\">"));
+    CHECK(has(&r, "<option value=\"410105\" data-name=\"金水区\">"
+                  "河南省郑州市金水区</option>"));
+    CHECK(has(&r, "<option value=\"410000\" data-name=\"河南省\">"
+                  "河南省（省级）</option>"));
+    CHECK(has(&r, "<script src=\"/form.js\"></script>"));
+    e2e_reply_free(&r);
+
+    /* A refused form comes back filled in, escaped, with a summary and a
+     * message at the field; nothing is stored. */
+    CHECK_INT(request(e, "POST", "/report", "",
+                      "application/x-www-form-urlencoded",
+                      "content=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+                      "&accused_name=%22%3E%3Cb%3E&region=410105"
+                      "&real_name=true&idempotency_key=k1",
+                      &r),
+              422);
+    e4(&r);
+    CHECK(!has(&r, "<script>alert"));
+    CHECK(has(&r, "&lt;script&gt;alert(1)&lt;/script&gt;</textarea>"));
+    CHECK(has(&r, "value=\"&quot;&gt;&lt;b&gt;\""));
+    CHECK(has(&r, "id=\"error-summary\""));
+    CHECK(has(&r, "<a href=\"#reporter_name\">"));
+    CHECK(has(&r, "id=\"reporter_name-error\""));
+    CHECK(has(&r, "<option value=\"410105\" selected"));
+    CHECK(has(&r, "name=\"idempotency_key\" value=\"k1\""));
+    CHECK(has(&r, "<title>错误：网上举报</title>"));
+    e2e_reply_free(&r);
+
+    /* Each field's limit, in words, at the field; several at once. */
+    size_t big = 20001 * 3 + 64;
+    char *body = malloc(big + 64);
+    int n = snprintf(body, big, "region=4101&content=");
+    for (int i = 0; i < 20001; i++)
+        n += snprintf(body + n, big - (size_t)n, "x");
+    CHECK_INT(request(e, "POST", "/report", "",
+                      "application/x-www-form-urlencoded", body, &r),
+              422);
+    free(body);
+    CHECK(has(&r, "不能超过 20000 字"));
+    CHECK(has(&r, "请修改以下 2 处"));
+    CHECK(has(&r, "id=\"region-error\""));
+    e2e_reply_free(&r);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 0);
+
+    /* A good form: the receipt page. */
+    CHECK_INT(request(e, "POST", "/report", "",
+                      "application/x-www-form-urlencoded",
+                      "content=%E4%B8%BE%E6%8A%A5&region=410105", &r),
+              201);
+    e4(&r);
+    CHECK(has(&r, "id=\"receipt\""));
+    CHECK(has(&r, "只显示这一次"));
+    e2e_reply_free(&r);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE region = "
+                       "'410105'"),
+              1);
+
+    /* The status page: an unknown code is refused at its field, shown back
+     * escaped; no code at all is 422. */
+    CHECK_INT(request(e, "POST", "/status", "",
+                      "application/x-www-form-urlencoded",
+                      "receipt=%3Cscript%3E", &r),
+              404);
+    e4(&r);
+    CHECK(!has(&r, "<script>"));
+    CHECK(has(&r, "value=\"&lt;script&gt;\""));
+    CHECK(has(&r, "id=\"receipt-error\""));
+    e2e_reply_free(&r);
+    CHECK_INT(request(e, "POST", "/status", "",
+                      "application/x-www-form-urlencoded", "message=x", &r),
+              422);
+    CHECK(has(&r, "请输入回执码"));
+    e2e_reply_free(&r);
+
+    /* The console: a static page and its script, never cached, scripts
+     * only from tipd; no token needed to load it (it holds no data). */
+    CHECK_INT(request(e, "GET", "/staff/", "", NULL, NULL, &r), 200);
+    e4(&r);
+    CHECK(http_client_header(&r.r[0], "Content-Security-Policy", out,
+                             sizeof(out)));
+    CHECK(strstr(out, "script-src 'self'") != NULL);
+    CHECK(strstr(out, "connect-src 'self'") != NULL);
+    CHECK(has(&r, "<script src=\"/staff/console.js\"></script>"));
+    e2e_reply_free(&r);
+    CHECK_INT(request(e, "GET", "/staff/console.js", "", NULL, NULL, &r), 200);
+    CHECK(e2e_header_is(&r.r[0], "Content-Type",
+                        "text/javascript; charset=utf-8"));
+    CHECK(has(&r, "sessionStorage"));
+    CHECK(!has(&r, "innerHTML"));
+    e2e_reply_free(&r);
+    CHECK_INT(request(e, "GET", "/form.js", "", NULL, NULL, &r), 200);
+    e2e_reply_free(&r);
+
+    /* Staff writes a browser marks as cross-site are refused before the
+     * token is even looked up; the same site is served. */
+    static const char *const foreign[] = {
+        "Sec-Fetch-Site: cross-site\r\n", "Sec-Fetch-Site: same-site\r\n",
+        "Origin: http://evil.example\r\n", "Origin: null\r\n",
+        "Origin: http://e2e.evil\r\n"};
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n%s", token,
+                 foreign[i]);
+        CHECK_INT(request(e, "POST", "/api/v1/staff/queues/default/claim", hdr,
+                          "application/json", "{\"max\":1}", &r),
+                  403);
+        CHECK(e2e_json_error(&r.r[0], out, sizeof(out)));
+        e2e_reply_free(&r);
+    }
+    CHECK_INT(count(e, "SELECT count(*) FROM audit_log WHERE action = "
+                       "'claim'"),
+              0);
+    snprintf(hdr, sizeof(hdr),
+             "Authorization: Bearer %s\r\nOrigin: http://E2E\r\n"
+             "Sec-Fetch-Site: same-origin\r\n",
+             token);
+    CHECK_INT(request(e, "POST", "/api/v1/staff/queues/default/claim", hdr,
+                      "application/json", "{\"max\":1}", &r),
+              200);
+    e2e_reply_free(&r);
+    /* A read is never refused for its origin: it changes nothing. */
+    snprintf(hdr, sizeof(hdr),
+             "Authorization: Bearer %s\r\nSec-Fetch-Site: cross-site\r\n",
+             token);
+    CHECK_INT(request(e, "GET", "/api/v1/staff/queues", hdr, NULL, NULL, &r),
+              200);
+    e2e_reply_free(&r);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_pages_form_status_console(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "pages_form_status_console") == 0)
+        pages(&e);
+    e2e_cleanup(&e);
+}
