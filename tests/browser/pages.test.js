@@ -106,7 +106,7 @@ async function main() {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     // Root in a container has no user namespaces for Chromium's sandbox.
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-CN'],
   });
   const foreign = [];
   const phone = { width: 390, height: 844 };
