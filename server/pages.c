@@ -820,3 +820,31 @@ int pages_form_script(void *app, struct http_conn *conn,
     buf_append(&res->body, a->data, a->len);
     return 200;
 }
+
+/* --- admission ------------------------------------------------------------
+ */
+
+/* The refusals of admission (intake.h) as a page a person can read; the
+ * status and Retry-After stay. */
+static int refused_page(struct http_response *res, int status)
+{
+    if (status == 0)
+        return 0;
+    return form_error(res, status, NULL,
+                      status == 429
+                          ? "提交过于频繁，请稍等片刻再试。"
+                          : "系统繁忙，暂时无法受理。您填写的内容没有保存："
+                            "请稍后返回上一页，再次提交。");
+}
+
+int pages_admit_report(void *app, struct http_conn *conn,
+                       struct http_response *res)
+{
+    return refused_page(res, intake_admit_public(app, conn, res));
+}
+
+int pages_admit_status(void *app, struct http_conn *conn,
+                       struct http_response *res)
+{
+    return refused_page(res, intake_admit_rate(app, conn, res));
+}

@@ -31,6 +31,13 @@ int pages_status_form(void *app, struct http_conn *conn,
 int pages_status(void *app, struct http_conn *conn, struct http_request *req,
                  struct http_response *res);
 
+/* Admission of POST /report and POST /status (intake_admit_public and
+ * intake_admit_rate), answering a refusal (429, 503) as a page. */
+int pages_admit_report(void *app, struct http_conn *conn,
+                       struct http_response *res);
+int pages_admit_status(void *app, struct http_conn *conn,
+                       struct http_response *res);
+
 int pages_form_script(void *app, struct http_conn *conn,
                       struct http_request *req, struct http_response *res);
 

@@ -17,10 +17,10 @@ static const struct route table[] = {
     {HTTP_METHOD_GET, "/", pages_index, 0, "index", NULL},
     /* The form with up to form_max_files attachments. */
     {HTTP_METHOD_POST, "/report", pages_report, 4194304, "report_form",
-     intake_admit_public},
+     pages_admit_report},
     {HTTP_METHOD_GET, "/status", pages_status_form, 0, "status_page", NULL},
     {HTTP_METHOD_POST, "/status", pages_status, 131072, "status_form",
-     intake_admit_rate},
+     pages_admit_status},
     {HTTP_METHOD_GET, "/form.js", pages_form_script, 0, "form_script", NULL},
     /* The staff console: a static page and script over the staff API. */
     {HTTP_METHOD_GET, "/staff/", console_page, 0, "staff_console", NULL},

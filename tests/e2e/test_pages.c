@@ -6,6 +6,7 @@
  * cross-site refusal of staff writes (auth.c). tests/browser drives the
  * same pages in Chromium.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,54 @@ static void pages(struct e2e *e)
     CHECK_INT(request(e, "GET", "/api/v1/staff/queues", hdr, NULL, NULL, &r),
               200);
     e2e_reply_free(&r);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+
+    /* Refused by admission: a page a person can read, with Retry-After. */
+    static const char *const slow[] = {"rate_limit_per_minute=1",
+                                       "rate_limit_burst=1", NULL};
+    CHECK_INT(e2e_start(e, slow), 0);
+    int status = 0;
+    for (int i = 0; i < 3 && status != 429; i++) {
+        status = request(e, "POST", "/status", "",
+                         "application/x-www-form-urlencoded", "receipt=x", &r);
+        if (status != 429)
+            e2e_reply_free(&r);
+    }
+    CHECK_INT(status, 429);
+    CHECK(e2e_header_is(&r.r[0], "Content-Type", "text/html; charset=utf-8"));
+    CHECK(http_client_header(&r.r[0], "Retry-After", out, sizeof(out)));
+    CHECK(has(&r, "提交过于频繁"));
+    e4(&r);
+    e2e_reply_free(&r);
+
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+
+    /* The database away: the form still renders (the region as a text
+     * field) and a submission is 503, as a page, with nothing stored. */
+    static const char *const away[] = {"rate_limit_per_minute=0",
+                                       "db_reconnect_max_ms=200", NULL};
+    CHECK_INT(e2e_start(e, away), 0);
+    CHECK_INT(e2e_db_block(e), 0);
+    CHECK_INT(request(e, "GET", "/", "", NULL, NULL, &r), 200);
+    CHECK(has(&r, "<input id=\"region\" name=\"region\""));
+    e2e_reply_free(&r);
+    status = 0;
+    uint64_t t0 = e2e_now_ms();
+    while (status != 503 && e2e_now_ms() - t0 < 10000) {
+        status = request(e, "POST", "/report", "",
+                         "application/x-www-form-urlencoded",
+                         "content=%E5%81%9C%E6%9C%BA", &r);
+        if (status != 503)
+            e2e_reply_free(&r);
+    }
+    CHECK_INT(status, 503);
+    CHECK(e2e_header_is(&r.r[0], "Content-Type", "text/html; charset=utf-8"));
+    CHECK(http_client_header(&r.r[0], "Retry-After", out, sizeof(out)));
+    CHECK(has(&r, "您填写的内容没有保存"));
+    e2e_reply_free(&r);
+    CHECK_INT(e2e_db_unblock(e), 0);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = '停机'"),
+              0);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
 
