@@ -11,8 +11,9 @@
  *      the error summary, a second report.
  *   3. /status with the first code: its state; information added; an
  *      unknown code refused next to the field.
- *   4. The staff console: sign in with a token, the queue's depth, claim,
- *      the case (the payload still text), a message to the reporter, a
+ *   4. The staff console: sign in with a token, the queue's depth, two
+ *      claims, the case with its duplicate and the same accused's other
+ *      case (the payload still text), a message to the reporter, a
  *      disposition; a cross-site write refused.
  *   5. /status again: the staff reply is there.
  * Everywhere: the E4 headers, no cookie, no request to another origin.
@@ -224,6 +225,27 @@ async function main() {
   assert.deepEqual(pageErrors, [], 'no script errors');
   assert.deepEqual(await js.cookies(), [], 'no cookie (JS)');
 
+  /* Two more reports on 张某 (no JavaScript): the same text again from
+   * someone else (a duplicate: it joins the first one's case) and another
+   * incident (its own case, linked as the same accused). */
+  step('no-JS: a duplicate and another report on the same accused');
+  const report = async (content) => {
+    const p = await noJs.newPage();
+    watchOrigins(p, foreign);
+    await p.goto(BASE + '/');
+    await p.fill('#content', content);
+    await p.selectOption('#region', '410105');
+    await p.fill('#accused_name', '张某');
+    await p.fill('#accused_unit', '金水区某局');
+    await p.fill('#accused_position', '局长');
+    await p.fill('#accused_rank', '正科级');
+    const r = await submit(p);
+    assert.equal(r.status(), 201);
+    await p.close();
+  };
+  await report(PAYLOAD + ' 某局长收受贿赂');
+  await report('张某局长去年违规操办儿子婚宴，收受下属礼金。');
+
   /* --- 3. /status ---------------------------------------------------- */
   step('no-JS: /status with the first code');
   page = await noJs.newPage();
@@ -243,12 +265,17 @@ async function main() {
   assert.equal(sql("SELECT count(*) FROM report_messages WHERE author = 'reporter'"), '1');
 
   /* --- 4. the staff console ------------------------------------------ */
-  step('waiting for triage to open the case in 410105/default');
-  await waitFor('the case', () => sql(`SELECT count(*) FROM cases
-    WHERE unit_id = '410105' AND queue = 'default'`) === '1', 30000);
-  const caseId = sql("SELECT id FROM cases WHERE unit_id = '410105'");
+  step('waiting for triage: two cases in 410105/default, one with a duplicate');
+  await waitFor('the cases', () => sql(`SELECT count(*) FROM case_reports cr
+    JOIN cases c ON c.id = cr.case_id WHERE c.unit_id = '410105'`) === '3', 30000);
+  assert.equal(sql("SELECT count(*) FROM cases WHERE unit_id = '410105' AND queue = 'default'"), '2');
+  // The case of the first report (and its duplicate), and the other one.
+  const caseId = sql(`SELECT cr.case_id FROM case_reports cr JOIN reports r
+    ON r.id = cr.report_id WHERE r.accused_name = '张某' ORDER BY r.id LIMIT 1`);
+  const otherId = sql(`SELECT id FROM cases WHERE unit_id = '410105' AND id <> ${caseId}`);
+  assert.equal(sql(`SELECT report_count FROM cases WHERE id = ${caseId}`), '2');
 
-  step('console: sign in, queues, claim');
+  step('console: sign in, queues, claim both, open the first');
   const staff = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
   page = await staff.newPage();
   watchOrigins(page, foreign);
@@ -264,12 +291,26 @@ async function main() {
   await page.click('#signin-form button');
   await page.waitForSelector('#work:not([hidden])');
   const row = page.locator('#queues tr', { has: page.locator('th', { hasText: /^default$/ }) });
-  assert.equal(await row.locator('td').nth(0).innerText(), '1', 'depth of default');
+  assert.equal(await row.locator('td').nth(0).innerText(), '2', 'depth of default');
   assert.equal(await row.locator('td').nth(2).innerText(), '0', 'overdue of default');
   await shot(page, 'console-queues.png');
-  await row.locator('button').click();
-  await page.waitForSelector('#case:not([hidden])');
-  assert.equal(await page.locator('#case-title').innerText(), `案件 ${caseId}`);
+  for (const depth of ['1', '0']) {
+    await row.locator('button').click();
+    await page.waitForSelector('#case:not([hidden])');
+    await page.waitForFunction((d) => {
+      const r = [...document.querySelectorAll('#queues tr')]
+        .find((tr) => tr.querySelector('th').textContent === 'default');
+      return r && r.querySelector('td').textContent === d;
+    }, depth);
+  }
+  assert.equal(await page.locator('#mine li').count(), 2);
+  await page.locator('#mine button', { hasText: new RegExp(`^案件 ${caseId}$`) }).click();
+  await page.waitForFunction((t) => document.getElementById('case-title').textContent === t,
+    `案件 ${caseId}`);
+  const boxes = page.locator('#case-reports .report');
+  assert.equal(await boxes.count(), 2, 'the report and its duplicate');
+  assert.match(await boxes.nth(1).locator('h4').innerText(), /^重复举报/);
+  assert.match(await page.locator('#case-same').innerText(), new RegExp(`案件 ${otherId}`));
   const reportText = await page.locator('#case-reports .content').first().innerText();
   assert.ok(reportText.includes(PAYLOAD), 'the payload shown as text in the console');
   assert.equal(await page.evaluate(() => window.pwned), undefined, 'payload never ran');
