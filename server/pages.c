@@ -693,7 +693,8 @@ int pages_status_form(void *app, struct http_conn *conn,
 /* What the lookup needs to render its page: the code as typed (shown
  * back in the form of the next step). */
 struct status_view {
-    const char *receipt;
+    const char *receipt; /* as typed: looked up */
+    const char *shown;   /* shown back in the form; NULL if absurdly long */
     const char *message;
 };
 
@@ -702,13 +703,13 @@ static void render_status(struct http_response *res, int outcome,
 {
     const struct status_view *sv = data;
     if (outcome == 503) {
-        status_form(res, 503, sv->receipt, sv->message, "receipt",
+        status_form(res, 503, sv->shown, sv->message, "receipt",
                     "暂时无法查询，请稍后再试。");
         http_response_header(res, "Retry-After", "1");
         return;
     }
     if (outcome == 404) {
-        status_form(res, 404, sv->receipt, sv->message, "receipt",
+        status_form(res, 404, sv->shown, sv->message, "receipt",
                     "没有与此回执码对应的举报，请核对后重新输入。");
         return;
     }
@@ -794,14 +795,16 @@ int pages_status(void *app, struct http_conn *conn, struct http_request *req,
     struct status_view *sv = arena_alloc(req->arena, sizeof(*sv));
     sv->receipt = value(&f, "receipt");
     sv->message = value(&f, "message");
-    if (sv->receipt != NULL && strlen(sv->receipt) > 64)
-        sv->receipt = NULL; /* not shown back: no code is that long */
+    /* A code that long is no code: looked up all the same (the same path
+     * for every code), but not shown back. */
+    sv->shown =
+        sv->receipt != NULL && strlen(sv->receipt) <= 64 ? sv->receipt : NULL;
     if (sv->receipt == NULL) {
         status_form(res, 422, NULL, sv->message, "receipt", "请输入回执码。");
         return 422;
     }
     if (sv->message != NULL && !status_message_ok(sv->message)) {
-        status_form(res, 422, sv->receipt, NULL, "message",
+        status_form(res, 422, sv->shown, NULL, "message",
                     "补充材料须为 1 至 5000 字的文本。");
         return 422;
     }

@@ -153,6 +153,13 @@ static void pages(struct e2e *e)
     CHECK(has(&r, "value=\"&lt;script&gt;\""));
     CHECK(has(&r, "id=\"receipt-error\""));
     e2e_reply_free(&r);
+    char longcode[128] = "receipt=";
+    memset(longcode + 8, 'A', 100);
+    CHECK_INT(request(e, "POST", "/status", "",
+                      "application/x-www-form-urlencoded", longcode, &r),
+              404);
+    CHECK(!has(&r, longcode + 8)); /* no code is that long: not shown */
+    e2e_reply_free(&r);
     CHECK_INT(request(e, "POST", "/status", "",
                       "application/x-www-form-urlencoded", "message=x", &r),
               422);
