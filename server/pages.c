@@ -488,6 +488,32 @@ static int check_form(struct form_view *v)
     return rc;
 }
 
+/* Whether the attachments are within form_max_files and
+ * form_max_file_bytes; else v->attachment_error says which to change. */
+static void check_files(struct form_view *v, struct arena *arena,
+                        const struct report_attachment *at, size_t files,
+                        const struct config *cfg)
+{
+    char *text = arena_alloc(arena, 512);
+    if (files > cfg->form_max_files) {
+        snprintf(text, 512, "最多可以附 %llu 个文件，您选择了 %zu 个。",
+                 (unsigned long long)cfg->form_max_files, files);
+        v->attachment_error = text;
+        return;
+    }
+    for (size_t i = 0; i < files; i++) {
+        if (at[i].len <= cfg->form_max_file_bytes)
+            continue;
+        /* The name as sent (escaped when shown), unless too long to help. */
+        const char *name = at[i].filename;
+        snprintf(text, 512, "文件“%s”超过 %llu KB，请压缩或拆分后重新选择。",
+                 strlen(name) <= 200 ? name : "……",
+                 (unsigned long long)(cfg->form_max_file_bytes / 1024));
+        v->attachment_error = text;
+        return;
+    }
+}
+
 int pages_report(void *app, struct http_conn *conn, struct http_request *req,
                  struct http_response *res)
 {
@@ -497,8 +523,11 @@ int pages_report(void *app, struct http_conn *conn, struct http_request *req,
         .max_fields = 32,
         .max_name_bytes = 64,
         .max_value_bytes = 65536,
-        .max_files = cfg->form_max_files,
-        .max_file_bytes = cfg->form_max_file_bytes,
+        /* Files over form_max_files or form_max_file_bytes are refused
+         * below, with the form shown again filled in; the parser only
+         * stops what the route's body cap already bounds. */
+        .max_files = 32,
+        .max_file_bytes = cfg->max_body_bytes,
     };
     const struct http_header *ct = http_request_header(req, "content-type");
     const char *body = req->body.data ? req->body.data : "";
@@ -566,8 +595,10 @@ int pages_report(void *app, struct http_conn *conn, struct http_request *req,
         snprintf(v->key, sizeof(v->key), "%s", key);
     else if (new_key(v->key) != 0)
         return http_response_error(res, 503, "no randomness available", NULL);
-    if (check_form(v) != 0) {
-        v->status = 422;
+    int fields_bad = check_form(v);
+    check_files(v, req->arena, at, files, cfg);
+    if (fields_bad != 0 || v->attachment_error != NULL) {
+        v->status = fields_bad != 0 ? 422 : 413;
         return show_form(w, req, v);
     }
     /* The shared validation has the last word; check_form should have said
