@@ -30,6 +30,12 @@ TIPD_PID=""
 psql_admin() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$TIPD_TEST_CONNINFO" "$@"; }
 cleanup() {
     local rc=$?
+    if [ $rc -ne 0 ] && [ -n "${PORT:-}" ] && command -v ss >/dev/null; then
+        # Who listens on the port: a refused connection was seen twice
+        # while tipd ran: is it still listening, and alone?
+        echo "--- listeners on port $PORT:" >&2
+        ss -ltnpH "sport = :$PORT" >&2 || true
+    fi
     if [ -n "$TIPD_PID" ]; then
         kill -TERM "$TIPD_PID" 2>/dev/null || true
         wait "$TIPD_PID" 2>/dev/null || true
@@ -75,7 +81,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$TIPD_BIN" serve --set listen_port="$PORT" --set workers=2 \
     --set rate_limit_per_minute=0 --set rules_file="$ROOT/deploy/rules.json" \
     --set holidays_file="$ROOT/deploy/holidays.txt" \
-    --set triage_poll_interval_ms=50 >"$WORK/tipd.log" 2>&1 &
+    --set triage_poll_interval_ms=50 --set log_requests=1 >"$WORK/tipd.log" 2>&1 &
 TIPD_PID=$!
 for _ in $(seq 200); do
     curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
