@@ -14,7 +14,7 @@
  *   4. The staff console: sign in with a token, the queue's depth, two
  *      claims, the case with its duplicate and the same accused's other
  *      case (the payload still text), a message to the reporter, a
- *      disposition; a cross-site write refused.
+ *      disposition, a transfer; a cross-site write refused.
  *   5. /status again: the staff reply is there.
  * Everywhere: the E4 headers, no cookie, no request to another origin.
  * Screenshots of every page go to $SHOTS.
@@ -330,6 +330,18 @@ async function main() {
     AND action IN ('claim', 'read', 'message', 'disposition')`) >= '4', true);
   await page.waitForFunction(() => /谈话函询/.test(document.getElementById('case-facts').textContent));
   await shot(page, 'console.png');
+
+  step('console: transfer the other case to the city commission');
+  await page.locator('#mine button', { hasText: new RegExp(`^案件 ${otherId}$`) }).click();
+  await page.waitForFunction((t) => document.getElementById('case-title').textContent === t,
+    `案件 ${otherId}`);
+  await page.fill('#transfer-unit', '410100');
+  await page.fill('#transfer-reason', '涉及市管干部，移交市纪委监委。');
+  await page.click('#transfer-form button');
+  await page.waitForFunction(() => /案件已移交/.test(document.getElementById('notice').textContent));
+  assert.ok(await page.locator('#case').isHidden(), 'the transferred case leaves the screen');
+  await page.waitForFunction(() => document.querySelectorAll('#mine li').length === 1);
+  assert.equal(sql(`SELECT unit_id || '/' || status FROM cases WHERE id = ${otherId}`), '410100/new');
 
   step('console: a cross-site write is refused');
   const before = sql('SELECT count(*) FROM report_messages');
