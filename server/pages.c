@@ -340,14 +340,15 @@ static void regions_ready(struct regions_request *q, int status)
     http_conn_respond(v->conn, util_now_ms());
 }
 
-/* Renders v once the region list is read: HTTP_ASYNC, or at once (a form
- * with a text field for the region) if the database is not up. */
+/* Renders v with the region list: at once from the worker's copy (or with
+ * a text field for the region if there is none and the database is not
+ * up), or HTTP_ASYNC once it is read. */
 static int show_form(struct worker *w, struct http_request *req,
                      struct form_view *v)
 {
     if (regions_start(&v->regions, w, req->arena, regions_ready, v) == 0)
         return HTTP_ASYNC;
-    render_form(&v->conn->res, v);
+    render_form(&v->conn->res, v); /* the worker's copy, or a text field */
     return v->status;
 }
 

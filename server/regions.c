@@ -6,14 +6,19 @@
  * its cities and each city by its counties; a new group starts at every
  * province and every city. A unit's region name is its name without the
  * commission suffix ("金水区纪委监委" -> "金水区").
+ *
+ * A read's rows land in the request's arena; its done callback also copies
+ * them into the worker's cache (malloc), which the next renders borrow.
  */
 #include "regions.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
 #include "pages.h"
+#include "server.h"
 #include "util.h"
 #include "worker.h"
 
@@ -55,11 +60,47 @@ static void on_units(struct db_job *job, const PGresult *res)
     }
 }
 
+void regions_cache_cleanup(struct regions_cache *c)
+{
+    free(c->regions);
+    free(c->names);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Replaces the cache's copy with q's list (read just now). */
+static void cache_store(struct regions_cache *c,
+                        const struct regions_request *q)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < q->count; i++)
+        bytes += strlen(q->regions[i].name) + 1;
+    struct region *list = xmalloc((q->count ? q->count : 1) * sizeof(*list));
+    char *names = xmalloc(bytes ? bytes : 1), *p = names;
+    for (size_t i = 0; i < q->count; i++) {
+        size_t n = strlen(q->regions[i].name) + 1;
+        memcpy(list[i].code, q->regions[i].code, sizeof(list[i].code));
+        memcpy(p, q->regions[i].name, n);
+        list[i].name = p;
+        p += n;
+    }
+    regions_cache_cleanup(c);
+    c->regions = list;
+    c->names = names;
+    c->count = q->count;
+    c->loaded_ms = util_now_ms();
+}
+
 static void on_done(struct db_job *job, int status)
 {
     struct regions_request *q = container_of(job, struct regions_request, job);
-    if (status != 0)
-        q->count = 0;
+    struct regions_cache *c = q->cache;
+    c->loading = false;
+    if (status == 0) {
+        cache_store(c, q);
+    } else {
+        q->regions = c->regions; /* an old copy, if any, rather than none */
+        q->count = c->count;
+    }
     q->done(q, status != 0 ? 503 : 0);
 }
 
@@ -70,10 +111,26 @@ int regions_start(struct regions_request *q, struct worker *w,
     q->arena = arena;
     q->done = done;
     q->data = data;
+    q->cache = &w->regions;
+    struct regions_cache *c = q->cache;
+    uint64_t max_age = w->server->config->form_regions_max_age_ms;
+    bool fresh = c->loaded_ms != 0 && util_now_ms() - c->loaded_ms < max_age;
+    if (fresh || (c->loaded_ms != 0 && c->loading)) {
+        q->regions = c->regions;
+        q->count = c->count;
+        return 1;
+    }
     q->job.send = send_units;
     q->job.result = on_units;
     q->job.done = on_done;
-    return db_session_submit(&w->db, &q->job) == 0 ? 0 : -1;
+    if (db_session_submit(&w->db, &q->job) != 0) {
+        /* The database is away: an old copy is better than none. */
+        q->regions = c->regions;
+        q->count = c->count;
+        return c->loaded_ms != 0 ? 1 : -1;
+    }
+    c->loading = true;
+    return 0;
 }
 
 static bool is_province(const char *c)

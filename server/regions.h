@@ -10,8 +10,10 @@
  * not reachable) the field is a text input for the six-digit code, so the
  * form still works.
  *
- * The list is read on every render: one indexed read of a few hundred
- * rows, and a unit imported a second ago is on the next page.
+ * Each worker keeps a copy of the list (struct regions_cache) and reads it
+ * again when it is older than form_regions_max_age_ms, so a crowd loading
+ * the form costs the database one read per worker and period, not one per
+ * page; while a read is in flight the old copy serves.
  */
 #ifndef TIPD_REGIONS_H
 #define TIPD_REGIONS_H
@@ -30,6 +32,18 @@ struct region {
     const char *name; /* the region's name ("金水区"), in the arena */
 };
 
+/* A worker's copy of the list; zeroed storage is an empty cache. */
+struct regions_cache {
+    struct region *regions; /* owned (malloc): count of them */
+    char *names;            /* owned (malloc): their names, NUL-separated */
+    size_t count;
+    uint64_t loaded_ms; /* when read (util_now_ms); 0: never */
+    bool loading;       /* a read is in flight */
+};
+
+/* Frees what the cache holds (it is then empty). */
+void regions_cache_cleanup(struct regions_cache *c);
+
 struct regions_request;
 /* status: 0 (the list is in q), or 503 (no list: the database failed). */
 typedef void (*regions_done_cb)(struct regions_request *q, int status);
@@ -41,13 +55,16 @@ struct regions_request {
     struct region *regions; /* in the arena, ordered by code */
     size_t count;
     regions_done_cb done;
-    void *data; /* for the caller */
+    void *data;                  /* for the caller */
+    struct regions_cache *cache; /* borrowed: the worker's */
 };
 
 /*
- * Reads the units on w's database session. Returns 0 (done will be
- * called), or -1 if the session is not up (done is not called; render
- * with count 0).
+ * Gets the units for a render. Returns 1 when w's copy serves (q is filled
+ * now; it borrows the cache's memory, so render before returning to the
+ * loop), 0 when they are being read on w's database session (done will
+ * be called), or -1 if there is no copy and the session is not up (done is
+ * not called; render with count 0: a text field).
  */
 int regions_start(struct regions_request *q, struct worker *w,
                   struct arena *arena, regions_done_cb done, void *data);

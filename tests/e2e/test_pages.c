@@ -244,8 +244,24 @@ static void pages(struct e2e *e)
 
     /* Refused by admission: a page a person can read, with Retry-After. */
     static const char *const slow[] = {"rate_limit_per_minute=1",
-                                       "rate_limit_burst=1", NULL};
+                                       "rate_limit_burst=1",
+                                       "form_regions_max_age_ms=0", NULL};
     CHECK_INT(e2e_start(e, slow), 0);
+    /* With form_regions_max_age_ms=0 a unit added now is on the next form
+     * whichever worker answers it. */
+    CHECK_INT(request(e, "GET", "/", "", NULL, NULL, &r), 200);
+    CHECK(!has(&r, "data-name=\"测试区\""));
+    e2e_reply_free(&r);
+    CHECK_INT(e2e_sql(e, false,
+                      "INSERT INTO units (id, name, level, parent_id) VALUES "
+                      "('410199', '测试区纪委监委', 'county', '410100')",
+                      NULL, 0),
+              0);
+    for (int i = 0; i < 4; i++) {
+        CHECK_INT(request(e, "GET", "/", "", NULL, NULL, &r), 200);
+        CHECK(has(&r, "<option value=\"410199\" data-name=\"测试区\">"));
+        e2e_reply_free(&r);
+    }
     int status = 0;
     for (int i = 0; i < 3 && status != 429; i++) {
         status = request(e, "POST", "/status", "",
@@ -262,10 +278,12 @@ static void pages(struct e2e *e)
 
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 
-    /* The database away: the form still renders (the region as a text
-     * field) and a submission is 503, as a page, with nothing stored. */
+    /* The database away before any form was shown: the form still renders
+     * (the region as a text field), and a submission is 503, as a page,
+     * with nothing stored. */
     static const char *const away[] = {"rate_limit_per_minute=0",
-                                       "db_reconnect_max_ms=200", NULL};
+                                       "db_reconnect_max_ms=200", "workers=1",
+                                       NULL};
     CHECK_INT(e2e_start(e, away), 0);
     CHECK_INT(e2e_db_block(e), 0);
     CHECK_INT(request(e, "GET", "/", "", NULL, NULL, &r), 200);
@@ -288,6 +306,24 @@ static void pages(struct e2e *e)
     CHECK_INT(e2e_db_unblock(e), 0);
     CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = '停机'"),
               0);
+
+    /* Back: the list is read and kept (one worker here), and the copy
+     * serves the form while the database is away again. */
+    bool listed = false;
+    t0 = e2e_now_ms();
+    while (!listed && e2e_now_ms() - t0 < 10000) {
+        CHECK_INT(request(e, "GET", "/", "", NULL, NULL, &r), 200);
+        listed = has(&r, "<select id=\"region\"");
+        e2e_reply_free(&r);
+        if (!listed)
+            e2e_sleep_ms(100);
+    }
+    CHECK(listed);
+    CHECK_INT(e2e_db_block(e), 0);
+    CHECK_INT(request(e, "GET", "/", "", NULL, NULL, &r), 200);
+    CHECK(has(&r, "<option value=\"410105\" data-name=\"金水区\">"));
+    e2e_reply_free(&r);
+    CHECK_INT(e2e_db_unblock(e), 0);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
 
