@@ -48,6 +48,14 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
 }
 
+/* Readable on a phone: nothing wider than the screen (no sideways
+ * scrolling). */
+async function fitsPhone(page, what) {
+  const [scroll, width] = await page.evaluate(
+    () => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(scroll <= width, `${what}: ${scroll} px wide on a ${width} px screen`);
+}
+
 /* spec/reliability.md E4, for every HTML page. */
 function checkHeaders(res, what, staff) {
   const h = res.headers();
@@ -134,6 +142,7 @@ async function main() {
   // The regions of the configured units, grouped by province and city.
   assert.equal(await page.locator('#region option[value="410105"]').count(), 1);
   assert.ok(await page.locator('#region optgroup').count() > 10, 'optgroups per province/city');
+  await fitsPhone(page, 'the form');
   await shot(page, 'form.png');
 
   step('no-JS: an empty form is refused with a summary, nothing stored');
@@ -147,6 +156,7 @@ async function main() {
   assert.equal(await page.locator('#error-summary a[href="#content"]').count(), 1);
   assert.equal(await page.locator('#content').getAttribute('aria-invalid'), 'true');
   assert.equal(sql('SELECT count(*) FROM reports'), '0');
+  await fitsPhone(page, 'the refused form');
   await shot(page, 'form-errors.png');
 
   step('no-JS: a <script> payload comes back as text');
@@ -186,6 +196,7 @@ async function main() {
     AND accused_name = '张某' AND accused_rank = '正科级'
     AND content = '${PAYLOAD.replace(/'/g, "''")} 某局长收受贿赂'`), '1');
   assert.equal(sql("SELECT count(*) FROM attachments WHERE filename = '证据.txt'"), '1');
+  await fitsPhone(page, 'the receipt page');
   await shot(page, 'receipt.png');
   assert.deepEqual(await noJs.cookies(), [], 'no cookie (no JS)');
 
@@ -208,6 +219,12 @@ async function main() {
   res = await submit(page);
   assert.equal(res.status(), 422);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'error-summary');
+  // Keyboard: the next Tab reaches the summary's link, which takes focus
+  // to the field it names.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('href')), '#content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'content');
   // The choice survives the refusal, in the linked lists too.
   assert.equal(await page.inputValue('#region-county'), '410102');
   await page.fill('#content', '中原区某街道办主任违规发放补贴。');
@@ -374,6 +391,7 @@ async function main() {
   assert.match(main, /补充：事情发生在十月。/);
   assert.doesNotMatch(main, /伪造/, 'the refused cross-site message is nowhere');
   assert.equal(await page.locator('#state').innerText(), '正在办理');
+  await fitsPhone(page, 'the status page');
   await shot(page, 'status.png');
 
   assert.deepEqual(foreign, [], 'requests to other origins');
