@@ -220,7 +220,8 @@ static void field_html(struct buf *b, const struct form_view *v, size_t i)
     }
     const char *val = v->values[i];
     if (s->kind == FIELD_REGION) {
-        regions_field(b, &v->regions, val, described[0] ? described : NULL);
+        regions_field(b, &v->regions, val, described[0] ? described : NULL,
+                      err != NULL);
     } else {
         buf_printf(b, "<%s id=\"%s\" name=\"%s\"",
                    s->kind == FIELD_TEXTAREA ? "textarea" : "input", s->name,

@@ -165,7 +165,7 @@ static void option(struct buf *b, const struct region *r, const char *text,
 }
 
 void regions_field(struct buf *b, const struct regions_request *q,
-                   const char *selected, const char *described_by)
+                   const char *selected, const char *described_by, bool invalid)
 {
     if (q == NULL || q->count == 0) {
         buf_appends(b, "<input id=\"region\" name=\"region\" "
@@ -173,6 +173,8 @@ void regions_field(struct buf *b, const struct regions_request *q,
                        "placeholder=\"六位地区代码，如 410105\"");
         if (described_by != NULL)
             buf_printf(b, " aria-describedby=\"%s\"", described_by);
+        if (invalid)
+            buf_appends(b, " aria-invalid=\"true\"");
         if (selected != NULL) {
             buf_appends(b, " value=\"");
             pages_escape(b, selected);
@@ -184,6 +186,8 @@ void regions_field(struct buf *b, const struct regions_request *q,
     buf_appends(b, "<select id=\"region\" name=\"region\"");
     if (described_by != NULL)
         buf_printf(b, " aria-describedby=\"%s\"", described_by);
+    if (invalid)
+        buf_appends(b, " aria-invalid=\"true\"");
     buf_appends(b, "><option value=\"\">请选择（不清楚可不选）</option>");
     bool open = false;
     char text[2048];

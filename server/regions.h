@@ -72,9 +72,11 @@ int regions_start(struct regions_request *q, struct worker *w,
 /*
  * Appends the region field: the <select> of q's regions (q may be NULL or
  * empty: a text input instead) with selected chosen. described_by is the
- * id of the field's hint or error element, or NULL. Values are escaped.
+ * ids of the field's hint and error elements, or NULL; invalid marks it
+ * (aria-invalid). Values are escaped.
  */
 void regions_field(struct buf *b, const struct regions_request *q,
-                   const char *selected, const char *described_by);
+                   const char *selected, const char *described_by,
+                   bool invalid);
 
 #endif

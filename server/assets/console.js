@@ -151,6 +151,7 @@
       fact(dl, '类别', c.category || '—');
       fact(dl, '举报件数', c.report_count);
       fact(dl, '办理期限', day(c.due_at));
+      if (c.lease) fact(dl, '领取到期', day(c.lease.expires_at));
       if (c.disposition) fact(dl, '处置', DISPOSITIONS[c.disposition] || c.disposition);
 
       var reports = $('case-reports');

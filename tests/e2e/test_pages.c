@@ -127,6 +127,9 @@ static void pages(struct e2e *e)
     CHECK(has(&r, "不能超过 20000 字"));
     CHECK(has(&r, "请修改以下 2 处"));
     CHECK(has(&r, "id=\"region-error\""));
+    CHECK(has(&r, "<select id=\"region\" name=\"region\" "
+                  "aria-describedby=\"region-error region-hint\" "
+                  "aria-invalid=\"true\">"));
     e2e_reply_free(&r);
     CHECK_INT(count(e, "SELECT count(*) FROM reports"), 0);
 
