@@ -5,7 +5,6 @@
  */
 #include "pages.h"
 
-#include <cjson/cJSON.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,7 +17,6 @@
 #include "regions.h"
 #include "report.h"
 #include "server.h"
-#include "status.h"
 #include "utf8.h"
 #include "util.h"
 #include "worker.h"
@@ -68,8 +66,7 @@ void pages_headers(struct http_response *res)
 }
 
 /* The page's start: one style sheet inline, sized for a phone first. */
-static void page_begin(struct http_response *res, const char *title,
-                       bool has_errors)
+void pages_begin(struct http_response *res, const char *title, bool has_errors)
 {
     pages_headers(res);
     buf_appends(&res->body,
@@ -104,7 +101,7 @@ static void page_begin(struct http_response *res, const char *title,
     buf_appends(&res->body, "</h1></header><main>");
 }
 
-static void page_end(struct http_response *res, bool with_script)
+void pages_end(struct http_response *res, bool with_script)
 {
     buf_appends(&res->body, "</main>");
     if (with_script)
@@ -256,7 +253,7 @@ static void render_form(struct http_response *res, const struct form_view *v)
     size_t errors = error_count(v);
     buf_reset(&res->body);
     res->status = v->status;
-    page_begin(res, "网上举报", errors > 0);
+    pages_begin(res, "网上举报", errors > 0);
     struct buf *b = &res->body;
     if (errors > 0) {
         /* The summary first, each line a link to its field (focus moves
@@ -331,7 +328,7 @@ static void render_form(struct http_response *res, const struct form_view *v)
     buf_appends(b, "</fieldset><button type=\"submit\">提交举报</button>"
                    "</form><p><a href=\"/status\">已经举报过？凭回执码查询"
                    "进展</a></p>");
-    page_end(res, true);
+    pages_end(res, true);
 }
 
 static void regions_ready(struct regions_request *q, int status)
@@ -385,13 +382,12 @@ int pages_index(void *app, struct http_conn *conn, struct http_request *req,
     return show_form(app, req, v);
 }
 
-/* The page for a request that is not a form at all: what to fix. */
-static int form_error(struct http_response *res, int status,
-                      const char *field_name, const char *reason)
+int pages_refusal(struct http_response *res, int status, const char *field_name,
+                  const char *reason)
 {
     buf_reset(&res->body);
     res->status = status;
-    page_begin(res, "举报未能提交", true);
+    pages_begin(res, "举报未能提交", true);
     buf_appends(&res->body, "<div class=\"summary\" role=\"alert\"><p>");
     if (field_name != NULL) {
         buf_appends(&res->body, "字段 ");
@@ -401,7 +397,7 @@ static int form_error(struct http_response *res, int status,
     pages_escape(&res->body, reason);
     buf_appends(&res->body, "</p></div><p>请返回修改后重新提交。"
                             "<a href=\"/\">返回举报页面</a></p>");
-    page_end(res, false);
+    pages_end(res, false);
     return status;
 }
 
@@ -409,14 +405,14 @@ static void render_receipt(struct intake_submission *s,
                            struct http_response *res)
 {
     if (s->item.status != 201) {
-        form_error(res, s->item.status == 409 ? 409 : 503, NULL,
-                   "暂时无法保存您的举报，请稍后重新提交。");
+        pages_refusal(res, s->item.status == 409 ? 409 : 503, NULL,
+                      "暂时无法保存您的举报，请稍后重新提交。");
         if (s->item.status != 409)
             http_response_header(res, "Retry-After", "1");
         return;
     }
     res->status = 201;
-    page_begin(res, "举报已收到", false);
+    pages_begin(res, "举报已收到", false);
     struct buf *b = &res->body;
     buf_appends(b, "<p>您的举报已完整保存。这是您的<strong>回执码</strong>，"
                    "<strong>只显示这一次</strong>：</p>"
@@ -442,10 +438,10 @@ static void render_receipt(struct intake_submission *s,
                 "拿到回执码的人就能看到工作人员给您的回复。</li>"
                 "<li>在公用电脑上，记下回执码后请关闭浏览器窗口。</li></ul>"
                 "<p><a href=\"/status\">前往查询页面</a></p>");
-    page_end(res, false);
+    pages_end(res, false);
 }
 
-static const char *value(const struct form *f, const char *name)
+const char *pages_form_value(const struct form *f, const char *name)
 {
     const struct form_field *x = form_get(f, name);
     return x != NULL && x->value_len > 0 ? x->value : NULL;
@@ -546,24 +542,24 @@ int pages_report(void *app, struct http_conn *conn, struct http_request *req,
     else
         status = 415, reason = "send the form as multipart/form-data";
     if (status != 0)
-        return form_error(res, status, NULL, reason);
+        return pages_refusal(res, status, NULL, reason);
 
     struct report *r = arena_alloc(req->arena, sizeof(*r));
     memset(r, 0, sizeof(*r));
     r->channel = REPORT_WEB;
-    r->content = value(&f, "content");
-    r->region = value(&f, "region");
-    r->accused_name = value(&f, "accused_name");
-    r->accused_unit = value(&f, "accused_unit");
-    r->accused_position = value(&f, "accused_position");
-    r->accused_rank = value(&f, "accused_rank");
-    r->category_hint = value(&f, "category_hint");
-    const char *real = value(&f, "real_name");
+    r->content = pages_form_value(&f, "content");
+    r->region = pages_form_value(&f, "region");
+    r->accused_name = pages_form_value(&f, "accused_name");
+    r->accused_unit = pages_form_value(&f, "accused_unit");
+    r->accused_position = pages_form_value(&f, "accused_position");
+    r->accused_rank = pages_form_value(&f, "accused_rank");
+    r->category_hint = pages_form_value(&f, "category_hint");
+    const char *real = pages_form_value(&f, "real_name");
     r->real_name =
         real != NULL && (strcmp(real, "true") == 0 || strcmp(real, "on") == 0 ||
                          strcmp(real, "1") == 0);
-    r->reporter_name = value(&f, "reporter_name");
-    r->reporter_contact = value(&f, "reporter_contact");
+    r->reporter_name = pages_form_value(&f, "reporter_name");
+    r->reporter_contact = pages_form_value(&f, "reporter_contact");
     if (!r->real_name)
         r->reporter_name = r->reporter_contact = NULL; /* never kept */
 
@@ -587,9 +583,9 @@ int pages_report(void *app, struct http_conn *conn, struct http_request *req,
 
     struct form_view *v = view_new(w, conn, req);
     for (size_t i = 0; i < SPEC_COUNT; i++)
-        v->values[i] = value(&f, specs[i].name);
+        v->values[i] = pages_form_value(&f, specs[i].name);
     v->real_name = r->real_name;
-    const char *key = value(&f, "idempotency_key");
+    const char *key = pages_form_value(&f, "idempotency_key");
     if (key != NULL && strlen(key) > 32)
         key = NULL;
     /* A refused form keeps its key: nothing was stored under it. */
@@ -643,206 +639,11 @@ int pages_report(void *app, struct http_conn *conn, struct http_request *req,
     size_t identity_len = id.len;
     buf_cleanup(&id);
     if (intake_submit(w, req, s, r, "web", key, identity, identity_len) != 0) {
-        form_error(res, 503, NULL, "系统繁忙，请稍后重新提交。");
+        pages_refusal(res, 503, NULL, "系统繁忙，请稍后重新提交。");
         http_response_header(res, "Retry-After", "1");
         return 503;
     }
     return HTTP_ASYNC;
-}
-
-/* --- the status pages -----------------------------------------------------
- */
-
-/* The receipt form, with what was wrong (field "receipt" or "message"). */
-static void status_form(struct http_response *res, int status,
-                        const char *receipt, const char *message,
-                        const char *field, const char *error)
-{
-    buf_reset(&res->body);
-    res->status = status;
-    page_begin(res, "查询举报进展", error != NULL);
-    struct buf *b = &res->body;
-    bool on_receipt = error != NULL && strcmp(field, "receipt") == 0;
-    if (error != NULL) {
-        buf_printf(b,
-                   "<div class=\"summary\" id=\"error-summary\" "
-                   "role=\"alert\" tabindex=\"-1\"><h2>请修改以下 1 处</h2>"
-                   "<ul><li><a href=\"#%s\">%s：",
-                   field, on_receipt ? "回执码" : "补充材料");
-        pages_escape(b, error);
-        buf_appends(b, "</a></li></ul></div>");
-    }
-    buf_appends(b, "<p>输入举报后得到的回执码，查看办理进展和工作人员的回复；"
-                   "也可以同时补充材料。</p><form method=\"post\" "
-                   "action=\"/status\" novalidate><div class=\"field");
-    buf_appends(b, on_receipt ? " invalid" : "");
-    buf_appends(b, "\"><label for=\"receipt\">回执码</label><p class=\"hint\" "
-                   "id=\"receipt-hint\">20 位字母和数字，短横线可省略</p>");
-    if (on_receipt) {
-        buf_appends(b, "<p class=\"error\" id=\"receipt-error\">错误：");
-        pages_escape(b, error);
-        buf_appends(b, "</p>");
-    }
-    buf_printf(b,
-               "<input id=\"receipt\" name=\"receipt\" autocomplete=\"off\" "
-               "autocapitalize=\"characters\" spellcheck=\"false\" "
-               "maxlength=\"64\" aria-describedby=\"%sreceipt-hint\"%s",
-               on_receipt ? "receipt-error " : "",
-               on_receipt ? " aria-invalid=\"true\"" : "");
-    if (receipt != NULL) {
-        buf_appends(b, " value=\"");
-        pages_escape(b, receipt);
-        buf_appends(b, "\"");
-    }
-    buf_appends(b, "></div><div class=\"field");
-    buf_appends(b, error != NULL && !on_receipt ? " invalid" : "");
-    buf_appends(b, "\"><label for=\"message\">补充材料（可选）</label>"
-                   "<p class=\"hint\" id=\"message-hint\">回答工作人员的提问"
-                   "或补充新的情况，不超过 5000 字</p>");
-    if (error != NULL && !on_receipt) {
-        buf_appends(b, "<p class=\"error\" id=\"message-error\">错误：");
-        pages_escape(b, error);
-        buf_appends(b, "</p>");
-    }
-    buf_printf(b,
-               "<textarea id=\"message\" name=\"message\" "
-               "aria-describedby=\"%smessage-hint\"%s>",
-               error != NULL && !on_receipt ? "message-error " : "",
-               error != NULL && !on_receipt ? " aria-invalid=\"true\"" : "");
-    if (message != NULL)
-        pages_escape(b, message);
-    buf_appends(b, "</textarea></div><button type=\"submit\">查询</button>"
-                   "</form><p><a href=\"/\">返回举报页面</a></p>");
-    page_end(res, true);
-}
-
-int pages_status_form(void *app, struct http_conn *conn,
-                      struct http_request *req, struct http_response *res)
-{
-    status_form(res, 200, NULL, NULL, NULL, NULL);
-    return 200;
-}
-
-/* What the lookup needs to render its page: the code as typed (shown
- * back in the form of the next step). */
-struct status_view {
-    const char *receipt; /* as typed: looked up */
-    const char *shown;   /* shown back in the form; NULL if absurdly long */
-    const char *message;
-};
-
-static void render_status(struct http_response *res, int outcome,
-                          const char *row, void *data)
-{
-    const struct status_view *sv = data;
-    if (outcome == 503) {
-        status_form(res, 503, sv->shown, sv->message, "receipt",
-                    "暂时无法查询，请稍后再试。");
-        http_response_header(res, "Retry-After", "1");
-        return;
-    }
-    if (outcome == 404) {
-        status_form(res, 404, sv->shown, sv->message, "receipt",
-                    "没有与此回执码对应的举报，请核对后重新输入。");
-        return;
-    }
-    buf_reset(&res->body);
-    res->status = 200;
-    page_begin(res, outcome == 201 ? "补充材料已收到" : "举报进展", false);
-    struct buf *b = &res->body;
-    if (outcome == 201) {
-        buf_appends(b, "<p role=\"status\">您补充的材料已保存，工作人员会在"
-                       "办理时看到。</p>");
-    } else {
-        cJSON *doc = cJSON_Parse(row ? row : "{}");
-        const cJSON *state = cJSON_GetObjectItemCaseSensitive(doc, "state");
-        const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(doc, "messages");
-        static const char *const states[][2] = {
-            {"received", "已收到，等待分办"},
-            {"accepted", "已受理，等待办理"},
-            {"in_progress", "正在办理"},
-            {"closed", "已办结"},
-        };
-        const char *text = "处理中";
-        for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-            if (cJSON_IsString(state) &&
-                strcmp(state->valuestring, states[i][0]) == 0)
-                text = states[i][1];
-        buf_appends(b, "<p>办理状态：<strong id=\"state\">");
-        pages_escape(b, text);
-        buf_appends(b, "</strong></p><h2>往来消息</h2>");
-        if (cJSON_GetArraySize(msgs) == 0)
-            buf_appends(b, "<p>还没有消息。</p>");
-        const cJSON *m;
-        cJSON_ArrayForEach(m, msgs)
-        {
-            const cJSON *from = cJSON_GetObjectItemCaseSensitive(m, "from");
-            const cJSON *body = cJSON_GetObjectItemCaseSensitive(m, "body");
-            const cJSON *at = cJSON_GetObjectItemCaseSensitive(m, "at");
-            bool staff =
-                cJSON_IsString(from) && strcmp(from->valuestring, "staff") == 0;
-            buf_printf(b, "<div class=\"msg%s\"><p><strong>%s</strong> ",
-                       staff ? " staff" : "", staff ? "工作人员" : "您");
-            /* The day only: "2026-12-01T10:49:51..." */
-            if (cJSON_IsString(at) && strlen(at->valuestring) >= 10) {
-                char day[11];
-                memcpy(day, at->valuestring, 10);
-                day[10] = '\0';
-                pages_escape(b, day);
-            }
-            buf_appends(b, "</p><p>");
-            pages_escape(b, cJSON_IsString(body) ? body->valuestring : "");
-            buf_appends(b, "</p></div>");
-        }
-        cJSON_Delete(doc);
-    }
-    /* The next step carries the code, so the reporter need not type it
-     * again; the page is never cached (no-store). */
-    buf_appends(b, "<h2>补充材料</h2><form method=\"post\" action=\"/status\">"
-                   "<input type=\"hidden\" name=\"receipt\" value=\"");
-    pages_escape(b, sv->receipt);
-    buf_appends(b, "\"><label for=\"message\">回答工作人员的提问或补充新的"
-                   "情况（不超过 5000 字）</label><textarea id=\"message\" "
-                   "name=\"message\"></textarea><button type=\"submit\">"
-                   "提交补充材料</button></form><form method=\"post\" "
-                   "action=\"/status\"><input type=\"hidden\" "
-                   "name=\"receipt\" value=\"");
-    pages_escape(b, sv->receipt);
-    buf_appends(b, "\"><button type=\"submit\">刷新进展</button></form>"
-                   "<p><a href=\"/\">返回举报页面</a></p>");
-    page_end(res, false);
-}
-
-int pages_status(void *app, struct http_conn *conn, struct http_request *req,
-                 struct http_response *res)
-{
-    static const struct form_limits lim = {
-        .max_fields = 4, .max_name_bytes = 16, .max_value_bytes = 65536};
-    const char *reason = NULL;
-    struct form f;
-    int status =
-        form_parse_urlencoded(req->arena, req->body.data ? req->body.data : "",
-                              req->body.len, &lim, &f, &reason);
-    if (status != 0)
-        return form_error(res, status, NULL, reason);
-    struct status_view *sv = arena_alloc(req->arena, sizeof(*sv));
-    sv->receipt = value(&f, "receipt");
-    sv->message = value(&f, "message");
-    /* A code that long is no code: looked up all the same (the same path
-     * for every code), but not shown back. */
-    sv->shown =
-        sv->receipt != NULL && strlen(sv->receipt) <= 64 ? sv->receipt : NULL;
-    if (sv->receipt == NULL) {
-        status_form(res, 422, NULL, sv->message, "receipt", "请输入回执码。");
-        return 422;
-    }
-    if (sv->message != NULL && !status_message_ok(sv->message)) {
-        status_form(res, 422, sv->shown, NULL, "message",
-                    "补充材料须为 1 至 5000 字的文本。");
-        return 422;
-    }
-    return status_start(app, conn, req, res, sv->receipt, sv->message,
-                        render_status, sv);
 }
 
 int pages_form_script(void *app, struct http_conn *conn,
@@ -860,27 +661,19 @@ int pages_form_script(void *app, struct http_conn *conn,
 /* --- admission ------------------------------------------------------------
  */
 
-/* The refusals of admission (intake.h) as a page a person can read; the
- * status and Retry-After stay. */
-static int refused_page(struct http_response *res, int status)
+int pages_refused(struct http_response *res, int status)
 {
     if (status == 0)
         return 0;
-    return form_error(res, status, NULL,
-                      status == 429
-                          ? "提交过于频繁，请稍等片刻再试。"
-                          : "系统繁忙，暂时无法受理。您填写的内容没有保存："
-                            "请稍后返回上一页，再次提交。");
+    return pages_refusal(res, status, NULL,
+                         status == 429
+                             ? "提交过于频繁，请稍等片刻再试。"
+                             : "系统繁忙，暂时无法受理。您填写的内容没有保存："
+                               "请稍后返回上一页，再次提交。");
 }
 
 int pages_admit_report(void *app, struct http_conn *conn,
                        struct http_response *res)
 {
-    return refused_page(res, intake_admit_public(app, conn, res));
-}
-
-int pages_admit_status(void *app, struct http_conn *conn,
-                       struct http_response *res)
-{
-    return refused_page(res, intake_admit_rate(app, conn, res));
+    return pages_refused(res, intake_admit_public(app, conn, res));
 }

@@ -11,6 +11,7 @@
 #include "router.h"
 #include "sms.h"
 #include "status.h"
+#include "status_page.h"
 #include "util.h"
 
 static const struct route table[] = {
@@ -18,9 +19,9 @@ static const struct route table[] = {
     /* The form with up to form_max_files attachments. */
     {HTTP_METHOD_POST, "/report", pages_report, 4194304, "report_form",
      pages_admit_report},
-    {HTTP_METHOD_GET, "/status", pages_status_form, 0, "status_page", NULL},
-    {HTTP_METHOD_POST, "/status", pages_status, 131072, "status_form",
-     pages_admit_status},
+    {HTTP_METHOD_GET, "/status", status_page_get, 0, "status_page", NULL},
+    {HTTP_METHOD_POST, "/status", status_page_post, 131072, "status_form",
+     status_page_admit},
     {HTTP_METHOD_GET, "/form.js", pages_form_script, 0, "form_script", NULL},
     /* The staff console: a static page and script over the staff API. */
     {HTTP_METHOD_GET, "/staff/", console_page, 0, "staff_console", NULL},
