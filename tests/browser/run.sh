@@ -52,6 +52,8 @@ trap cleanup EXIT
 
 # playwright-core, exactly as package-lock.json pins it, into the build
 # folder; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD keeps it from fetching a browser.
+# 1.61 is the newest that runs on Node 18 (Debian 12's nodejs) and drives
+# Debian's Chromium 156.
 mkdir -p "$NODE_WORK" "$SHOTS"
 if ! cmp -s "$HERE/package-lock.json" "$NODE_WORK/package-lock.json" ||
     [ ! -d "$NODE_WORK/node_modules/playwright-core" ]; then
