@@ -3,6 +3,7 @@
  */
 #include "auth.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,9 +43,51 @@ static void on_done(struct db_job *job, int status)
     a->done(a, status != 0 ? 503 : a->found ? 0 : 401);
 }
 
+/*
+ * Whether a browser says this request comes from another site. The staff
+ * console sends its token in the Authorization header, which a browser
+ * never adds by itself, so a cross-site page cannot forge a credentialed
+ * request; this check is defence in depth for state-changing requests. A
+ * request without these headers (curl, gateways, the tests) is not
+ * cross-site by this test.
+ */
+static bool cross_site(struct http_request *req)
+{
+    const struct http_header *h = http_request_header(req, "sec-fetch-site");
+    if (h != NULL && !util_ieq(h->value, h->value_len, "same-origin") &&
+        !util_ieq(h->value, h->value_len, "none"))
+        return true;
+    const struct http_header *origin = http_request_header(req, "origin");
+    const struct http_header *host = http_request_header(req, "host");
+    if (origin == NULL)
+        return false;
+    /* Origin is scheme://host[:port]; its host part must be our Host. */
+    const char *o = origin->value;
+    size_t n = origin->value_len, i = 0;
+    while (i + 3 <= n && memcmp(o + i, "://", 3) != 0)
+        i++;
+    if (i + 3 > n || host == NULL)
+        return true; /* "null" (an opaque origin), or no Host */
+    o += i + 3;
+    n -= i + 3;
+    if (n != host->value_len)
+        return true;
+    for (i = 0; i < n; i++)
+        if (tolower((unsigned char)o[i]) !=
+            tolower((unsigned char)host->value[i]))
+            return true;
+    return false;
+}
+
 int auth_bearer(struct http_request *req, struct http_response *res,
                 const char **token, size_t *len)
 {
+    if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD &&
+        cross_site(req))
+        return http_response_error(res, 403,
+                                   "cross-site requests to the staff API are "
+                                   "refused; use the console on this site",
+                                   NULL);
     const struct http_header *h = http_request_header(req, "authorization");
     if (h == NULL || h->value_len < 8 || !util_ieq(h->value, 7, "bearer ")) {
         http_response_header(res, "WWW-Authenticate", "Bearer");

@@ -45,7 +45,10 @@ struct auth_request {
 
 /*
  * The bearer token of req's Authorization header (borrowed from req, not
- * NUL-ended): 0, or 401 with res filled when there is none.
+ * NUL-ended): 0, or 401 with res filled when there is none, or 403 for a
+ * state-changing request a browser marks as cross-site (Sec-Fetch-Site,
+ * or an Origin other than Host): defence in depth behind the console's
+ * token in a header no browser adds by itself.
  */
 int auth_bearer(struct http_request *req, struct http_response *res,
                 const char **token, size_t *len);

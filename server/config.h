@@ -101,6 +101,9 @@
     U(form_max_file_bytes, 1048576, 0, 1073741824,                             \
       "largest attachment; the /report body is also capped by "                \
       "max_body_bytes")                                                        \
+    U(form_regions_max_age_ms, 60000, 0, 86400000,                             \
+      "each worker reads the public form's region list (the units) again "     \
+      "when its copy is older than this; 0 reads it for every form")           \
     U(max_json_depth, 8, 2, 64,                                                \
       "deepest nesting of arrays and objects in a JSON body; deeper is 400")   \
     S(receipt_key_file, "",                                                    \

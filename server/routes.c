@@ -4,22 +4,29 @@
  * (413) before reading it. Later modules add their routes here.
  */
 #include "casework.h"
+#include "console.h"
 #include "intake.h"
 #include "ops.h"
 #include "pages.h"
 #include "router.h"
 #include "sms.h"
 #include "status.h"
+#include "status_page.h"
 #include "util.h"
 
 static const struct route table[] = {
     {HTTP_METHOD_GET, "/", pages_index, 0, "index", NULL},
     /* The form with up to form_max_files attachments. */
     {HTTP_METHOD_POST, "/report", pages_report, 4194304, "report_form",
-     intake_admit_public},
-    {HTTP_METHOD_GET, "/status", pages_status_form, 0, "status_page", NULL},
-    {HTTP_METHOD_POST, "/status", pages_status, 131072, "status_form",
-     intake_admit_rate},
+     pages_admit_report},
+    {HTTP_METHOD_GET, "/status", status_page_get, 0, "status_page", NULL},
+    {HTTP_METHOD_POST, "/status", status_page_post, 131072, "status_form",
+     status_page_admit},
+    {HTTP_METHOD_GET, "/form.js", pages_form_script, 0, "form_script", NULL},
+    /* The staff console: a static page and script over the staff API. */
+    {HTTP_METHOD_GET, "/staff/", console_page, 0, "staff_console", NULL},
+    {HTTP_METHOD_GET, "/staff/console.js", console_script, 0,
+     "staff_console_script", NULL},
     {HTTP_METHOD_GET, "/healthz", ops_healthz, 0, "healthz", NULL},
     {HTTP_METHOD_GET, "/readyz", ops_readyz, 0, "readyz", NULL},
     {HTTP_METHOD_GET, "/metrics", ops_metrics, 0, "metrics", NULL},

@@ -27,6 +27,7 @@ struct lookup {
     char *row;               /* the lookup's JSON document, in the arena */
     struct arena *arena;     /* borrowed: the request's */
     status_render_cb render; /* writes the answer */
+    void *render_data;       /* borrowed, for render */
 };
 
 /* What a reporter may know of their report's progress, and no more:
@@ -75,20 +76,21 @@ static void on_done(struct db_job *job, int status)
 {
     struct lookup *l = container_of(job, struct lookup, job);
     int outcome = status != 0 ? 503 : !l->found ? 404 : l->message ? 201 : 200;
-    l->render(&l->conn->res, outcome, l->row);
+    l->render(&l->conn->res, outcome, l->row, l->render_data);
     http_conn_respond(l->conn, util_now_ms());
 }
 
 int status_start(struct worker *w, struct http_conn *conn,
                  struct http_request *req, struct http_response *res,
                  const char *receipt, const char *message,
-                 status_render_cb render)
+                 status_render_cb render, void *data)
 {
     struct lookup *l = arena_alloc(req->arena, sizeof(*l));
     memset(l, 0, sizeof(*l));
     l->conn = conn;
     l->arena = req->arena;
     l->render = render;
+    l->render_data = data;
     l->message = message;
     /* A malformed code takes the same path as an unknown one: it is hashed
      * and looked up. */
@@ -104,13 +106,14 @@ int status_start(struct worker *w, struct http_conn *conn,
     l->job.result = on_row;
     l->job.done = on_done;
     if (db_session_submit(&w->db, &l->job) != 0) {
-        render(res, 503, NULL);
+        render(res, 503, NULL, data);
         return res->status;
     }
     return HTTP_ASYNC;
 }
 
-static void render_json(struct http_response *res, int outcome, const char *row)
+static void render_json(struct http_response *res, int outcome, const char *row,
+                        void *data)
 {
     if (outcome == 503) {
         http_response_error(res, 503,
@@ -174,7 +177,8 @@ static int start(struct worker *w, struct http_conn *conn,
                                   ? arena_strndup(req->arena, m->valuestring,
                                                   strlen(m->valuestring))
                                   : NULL;
-        rc = status_start(w, conn, req, res, receipt, message, render_json);
+        rc = status_start(w, conn, req, res, receipt, message, render_json,
+                          NULL);
     }
     cJSON_Delete(root);
     return rc;

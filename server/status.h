@@ -24,17 +24,17 @@ struct worker;
  * code) or 503 (database).
  */
 typedef void (*status_render_cb)(struct http_response *res, int outcome,
-                                 const char *row);
+                                 const char *row, void *data);
 
 /*
  * Looks up receipt (as typed), or with message adds it as the reporter's;
- * render writes the answer. Returns HTTP_ASYNC, or a status with res
- * filled through render. Strings must live in req's arena.
+ * render writes the answer (given data, borrowed). Returns HTTP_ASYNC, or a
+ * status with res filled through render. Strings must live in req's arena.
  */
 int status_start(struct worker *w, struct http_conn *conn,
                  struct http_request *req, struct http_response *res,
                  const char *receipt, const char *message,
-                 status_render_cb render);
+                 status_render_cb render, void *data);
 
 /* Whether m is an acceptable reporter message (1..5000 characters). */
 bool status_message_ok(const char *m);

@@ -356,5 +356,6 @@ void worker_join(struct worker *w)
         log_warn("loop_close", "worker=%d error=%s", w->index, uv_err_name(rc));
     metrics_cleanup(&w->metrics);
     ratelimit_cleanup(&w->limits);
+    regions_cache_cleanup(&w->regions);
     OPENSSL_cleanse(&w->rl_key, sizeof(w->rl_key));
 }

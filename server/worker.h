@@ -23,6 +23,7 @@
 
 #include "batch.h"
 #include "ratelimit.h"
+#include "regions.h"
 #include "db.h"
 #include "staffdb.h"
 #include "metrics.h"
@@ -42,11 +43,12 @@ struct worker {
     uv_thread_t thread;
     struct metrics metrics; /* written by this thread only */
     struct db_session db;
-    struct batcher batcher;      /* group commit on db */
-    struct staffdb staff;        /* the staff API's walled session */
-    struct ratelimit limits;     /* public routes' token buckets */
-    struct ratelimit_key rl_key; /* in memory only; rotated */
-    struct client *clients;      /* owned list of open connections */
+    struct batcher batcher;       /* group commit on db */
+    struct staffdb staff;         /* the staff API's walled session */
+    struct ratelimit limits;      /* public routes' token buckets */
+    struct ratelimit_key rl_key;  /* in memory only; rotated */
+    struct regions_cache regions; /* the public form's region list */
+    struct client *clients;       /* owned list of open connections */
     bool stopping;
     bool finishing; /* closing the loop's own handles */
     uint64_t stop_deadline_ms;

@@ -81,6 +81,7 @@
     X(e2e, intake_database_down)                                               \
     X(e2e, intake_failed_batch_leaves_session_clean)                           \
     X(e2e, intake_web_form)                                                    \
+    X(e2e, pages_form_status_console)                                          \
     X(e2e, sms_replays_and_forgeries)                                          \
     X(e2e, triage_routes_reports_to_cases)                                     \
     X(e2e, triage_rules_reload_on_sighup)                                      \

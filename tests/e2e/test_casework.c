@@ -540,10 +540,11 @@ struct identity {
 
 /* Routes anyone may call (the public, gateways, operations). */
 static const char *const public_routes[] = {
-    "/",           "/report",      "/status",         "/healthz",
-    "/readyz",     "/metrics",     "/api/v1/reports", "/sms/kannel",
-    "/sms/twilio", "/sms/generic", "/api/v1/status",  "/api/v1/status/messages",
-    NULL};
+    "/", "/report", "/status", "/healthz", "/readyz", "/metrics",
+    "/api/v1/reports", "/sms/kannel", "/sms/twilio", "/sms/generic",
+    "/api/v1/status", "/api/v1/status/messages",
+    /* Static files: the console's page and scripts hold no data. */
+    "/form.js", "/staff/", "/staff/console.js", NULL};
 
 /* A plausible body for each staff route, by its metric name. */
 static const struct {
