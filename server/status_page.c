@@ -8,11 +8,13 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "form.h"
 #include "intake.h"
 #include "pages.h"
+#include "report.h"
 #include "status.h"
 
 /* The receipt form, with what was wrong (field "receipt" or "message"). */
@@ -145,12 +147,17 @@ static void render_status(struct http_response *res, int outcome,
                 cJSON_IsString(from) && strcmp(from->valuestring, "staff") == 0;
             buf_printf(b, "<div class=\"msg%s\"><p><strong>%s</strong> ",
                        staff ? " staff" : "", staff ? "工作人员" : "您");
-            /* The day only: "2026-12-01T10:49:51..." */
-            if (cJSON_IsString(at) && strlen(at->valuestring) >= 10) {
-                char day[11];
-                memcpy(day, at->valuestring, 10);
-                day[10] = '\0';
-                pages_escape(b, day);
+            /* The day only, in Beijing time (UTC+8, no daylight saving):
+             * the reporter's day, not the database's. */
+            double t;
+            if (cJSON_IsString(at) &&
+                report_parse_time(at->valuestring, &t) == 0) {
+                time_t local = (time_t)t + 8 * 3600;
+                struct tm tm;
+                char day[16];
+                if (gmtime_r(&local, &tm) != NULL &&
+                    strftime(day, sizeof(day), "%Y-%m-%d", &tm) > 0)
+                    pages_escape(b, day);
             }
             buf_appends(b, "</p><p>");
             pages_escape(b, cJSON_IsString(body) ? body->valuestring : "");

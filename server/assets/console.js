@@ -70,7 +70,14 @@
     return e;
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  function day(t) { return t ? String(t).slice(0, 16).replace('T', ' ') : '—'; }
+  // Times in Beijing time, whatever the browser's or the database's zone.
+  const beijing = new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit',
+    day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+  function day(t) {
+    const d = t ? new Date(t) : null;
+    return d && !isNaN(d) ? beijing.format(d) : '—';
+  }
 
   function signOut() {
     store.removeItem('tipd.token');
@@ -179,8 +186,7 @@
       var hist = $('case-history');
       clear(hist);
       (c.history || []).forEach(function (h) {
-        hist.appendChild(el('li', new Date(h.at_us / 1000).toISOString().slice(0, 16)
-          .replace('T', ' ') + ' ' + (ACTION[h.action] || h.action) + (h.staff_id ? '（工作人员 ' + h.staff_id + '）' : '')));
+        hist.appendChild(el('li', day(h.at_us / 1000) + ' ' + (ACTION[h.action] || h.action) + (h.staff_id ? '（工作人员 ' + h.staff_id + '）' : '')));
       });
       $('case-title').focus();
     }).catch(function (e) { notice('无法打开案件：' + e.message, false); });

@@ -162,6 +162,40 @@ static void pages(struct e2e *e)
     e4(&r);
     CHECK(has(&r, "id=\"receipt\""));
     CHECK(has(&r, "只显示这一次"));
+    /* The code's text, without the spans that keep its groups whole. */
+    char code[32];
+    size_t clen = 0;
+    bool tag = false;
+    const char *at = strstr(r.r[0].body, "id=\"receipt\">");
+    if (at != NULL)
+        at += strlen("id=\"receipt\">");
+    for (; at != NULL && *at != '\0' && strncmp(at, "</p>", 4) != 0 &&
+           clen + 1 < sizeof(code);
+         at++) {
+        if (*at == '<' || *at == '>')
+            tag = *at == '<';
+        else if (!tag)
+            code[clen++] = *at;
+    }
+    code[clen] = '\0';
+    CHECK_INT((int)clen, 23);
+    e2e_reply_free(&r);
+    /* A staff message written at 01:30 Beijing time on 2 December (17:30
+     * UTC the day before) is dated the 2nd on the status page. */
+    CHECK_INT(e2e_sql(e, false,
+                      "INSERT INTO report_messages (report_id, author, body,"
+                      " created_at) SELECT id, 'staff', '请补充材料',"
+                      " '2026-12-01T17:30:00Z' FROM reports",
+                      NULL, 0),
+              0);
+    char form[64];
+    snprintf(form, sizeof(form), "receipt=%s", code);
+    CHECK_INT(request(e, "POST", "/status", "",
+                      "application/x-www-form-urlencoded", form, &r),
+              200);
+    CHECK(has(&r, "请补充材料"));
+    CHECK(has(&r, "2026-12-02"));
+    CHECK(!has(&r, "2026-12-01"));
     e2e_reply_free(&r);
     CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE region = "
                        "'410105'"),
