@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "kannel.h"
 #include "test.h"
 
 static long long count(const struct e2e *e, const char *sql)
@@ -191,5 +192,169 @@ void test_sms_replays_and_forgeries(void)
     struct e2e e;
     if (e2e_init(&e, "sms_replays_and_forgeries") == 0)
         replays_and_forgeries(&e);
+    e2e_cleanup(&e);
+}
+
+/* --- Kannel end to end ------------------------------------------------- */
+
+/* The receipt code in a reply SMS ("…回执码：XXXXX-…，…") into out. */
+static bool reply_receipt(const char *reply, char *out, size_t cap)
+{
+    const char *p = strstr(reply, "回执码：");
+    if (p == NULL)
+        return false;
+    p += strlen("回执码：");
+    size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+    if (n < 20 || n >= cap)
+        return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* POST /api/v1/status with receipt: the status code. */
+static int status_of(const struct e2e *e, const char *receipt)
+{
+    char req[512];
+    int body = (int)strlen(receipt) + 14;
+    snprintf(req, sizeof(req),
+             "POST /api/v1/status HTTP/1.1\r\nHost: e2e\r\n"
+             "Connection: close\r\nContent-Type: application/json\r\n"
+             "Content-Length: %d\r\n\r\n{\"receipt\":\"%s\"}",
+             body, receipt);
+    return send_one(e, req);
+}
+
+static int readyz(const struct e2e *e)
+{
+    struct e2e_reply r;
+    e2e_reply_init(&r);
+    int status = e2e_get(e, "/readyz", &r);
+    e2e_reply_free(&r);
+    return status;
+}
+
+/* One message through Kannel: its reply must be UCS-2 Chinese with a
+ * receipt /api/v1/status knows, and exactly one report must hold want. */
+static int through_kannel(struct e2e *e, struct kannel *k, const char *line,
+                          const char *want)
+{
+    char type[16], reply[2048], receipt[64], sql[1024];
+    uint64_t t0 = e2e_now_ms();
+    int n = kannel_mo(k, line, 20000, type, reply, sizeof(reply));
+    if (n < 0) {
+        test_failf(__FILE__, __LINE__, "no reply SMS for %s", line);
+        return -1;
+    }
+    fprintf(stderr, "kannel: %s -> %s reply in %llu ms: %s\n", line, type,
+            (unsigned long long)(e2e_now_ms() - t0), reply);
+    /* Chinese intact: UCS-2, not squeezed into GSM as "???". */
+    if (strcmp(type, "ucs-2") != 0 || strstr(reply, "已收到您的举报") == NULL ||
+        strchr(reply, '?') != NULL || !reply_receipt(reply, receipt, 64)) {
+        test_failf(__FILE__, __LINE__, "reply %s \"%s\" is not the receipt",
+                   type, reply);
+        return -1;
+    }
+    if (status_of(e, receipt) != 200) {
+        test_failf(__FILE__, __LINE__, "/api/v1/status does not know %s",
+                   receipt);
+        return -1;
+    }
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM reports WHERE channel = 'sms' AND "
+             "content = '%s' AND sender_hash IS NOT NULL",
+             want);
+    long long rows = count(e, sql);
+    if (rows != 1) {
+        test_failf(__FILE__, __LINE__, "%lld reports hold \"%s\"", rows, want);
+        return -1;
+    }
+    return 0;
+}
+
+static void kannel_end_to_end(struct e2e *e, struct kannel *k)
+{
+    CHECK_INT(e2e_migrate(e), 0);
+    char path[400], set[512];
+    snprintf(path, sizeof(path), "%s/kannel.key", e->dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "kannel-e2e-secret\n");
+    fclose(f);
+    snprintf(set, sizeof(set), "sms_kannel_key_file=%s", path);
+    const char *const sets[] = {set, NULL};
+    CHECK_INT(e2e_start(e, sets), 0);
+
+    /* Kannel as installed, without mo-recode: UCS-2 arrives as UTF-16BE.
+     * 有 is 0x67 0x09 and the text has a blank line: %b keeps both. */
+    struct kannel_options opt = {false, 30, 1};
+    CHECK_INT(kannel_start(k, e->dir, e->port, "kannel-e2e-secret", &opt), 0);
+    CHECK_INT(through_kannel(e, k,
+                             "+8613800001111 12388 ucs2 "
+                             "%67%09%4E%BA%00%0A%00%0A%53%D7%8D%3F%4E%94%4E%07",
+                             "有人\n\n受贿五万"),
+              0);
+    /* A GSM text message carrying UTF-8 bytes, as fakesmsc's text type. */
+    CHECK_INT(through_kannel(e, k, "+8613800002222 12388 text 张三收受红包",
+                             "张三收受红包"),
+              0);
+    /* With mo-recode (the shipped setting) UCS-2 arrives as UTF-8. */
+    opt.mo_recode = true;
+    CHECK_INT(kannel_restart_smsbox(k, &opt), 0);
+    CHECK_INT(through_kannel(e, k,
+                             "+8613800003333 12388 ucs2 "
+                             "%67%09%4E%BA%00%0A%53%D7%8D%3F",
+                             "有人\n受贿"),
+              0);
+
+    /* B2 through Kannel: with the database gone tipd answers 503 at once
+     * and smsbox calls again with the same message id; once the database
+     * is back the message is stored once and the reply carries its
+     * receipt. */
+    int refused_before = kannel_smsbox_log_count(k, "503 Service Unavailable");
+    CHECK_INT(e2e_db_block(e), 0);
+    for (int i = 0; i < 100 && readyz(e) == 200; i++)
+        e2e_sleep_ms(100);
+    CHECK_INT(kannel_send(k, "+8613800004444 12388 ucs2 %67%09%4E%BA%00%0A"
+                             "%53%D7%8D%3F%00%32"),
+              0);
+    for (int i = 0;
+         i < 100 && kannel_smsbox_log_count(k, "503 Service Unavailable") <
+                        refused_before + 2;
+         i++)
+        e2e_sleep_ms(100);
+    int refused =
+        kannel_smsbox_log_count(k, "503 Service Unavailable") - refused_before;
+    CHECK(refused >= 2);
+    CHECK_INT(count(e, "SELECT 1"), -1); /* still blocked */
+    CHECK_INT(e2e_db_unblock(e), 0);
+    uint64_t back = e2e_now_ms();
+    char type[16], reply[2048], receipt[64];
+    CHECK(kannel_reply(k, 30000, type, reply, sizeof(reply)) > 0);
+    fprintf(stderr,
+            "kannel B2: %d calls answered 503 during the outage; reply %llu "
+            "ms after the database came back: %s\n",
+            refused, (unsigned long long)(e2e_now_ms() - back), reply);
+    CHECK(reply_receipt(reply, receipt, sizeof(receipt)));
+    CHECK_INT(status_of(e, receipt), 200);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "'有人\n受贿2'"),
+              1);
+    /* Four messages, four senders: the numbers are nowhere in the rows. */
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 4);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports r WHERE r::text LIKE "
+                       "'%1380000%'"),
+              0);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_sms_kannel_end_to_end(void)
+{
+    struct e2e e;
+    struct kannel k;
+    memset(&k, 0, sizeof(k));
+    if (e2e_init(&e, "sms_kannel_end_to_end") == 0)
+        kannel_end_to_end(&e, &k);
+    kannel_stop(&k);
     e2e_cleanup(&e);
 }
