@@ -127,6 +127,24 @@
     S(sms_generic_key_file, "",                                                \
       "file holding the HMAC-SHA256 key of /sms/generic; or set "              \
       "TIPD_SMS_GENERIC_KEY; unset: /sms/generic refuses every callback")      \
+    U(sms_repeat_window_s, 60, 0, 86400,                                       \
+      "an SMS without a gateway message id whose sender and text equal one "   \
+      "received in the same window of this many seconds is a repeat: it "      \
+      "gets the first reply and stores nothing; 0 disables")                   \
+    S(sms_status_keywords, "查询,CX,status",                                   \
+      "comma-separated words that may precede a receipt code in a status "     \
+      "SMS (an SMS that is only a code, or a keyword and a code, is "          \
+      "answered with the report's state, not stored); ASCII case ignored")     \
+    U(sms_status_per_hour, 6, 0, 1000000,                                      \
+      "status SMS answered per sender (keyed hash of the number) per hour "    \
+      "and worker; more get a 'try later' reply; 0 disables")                  \
+    U(sms_status_burst, 3, 1, 1000,                                            \
+      "status SMS a sender may send at once before sms_status_per_hour "       \
+      "applies")                                                               \
+    U(sms_reply_max_chars, 200, 70, 1000,                                      \
+      "longest reply SMS in characters (70 fit one UCS-2 SMS; Kannel's "       \
+      "max-messages must allow the rest); a longer staff message in a "        \
+      "status reply is cut with '…'")                                          \
     S(rules_file, "",                                                          \
       "the triage rules file (units, jurisdiction, categories, rules; "        \
       "spec/triage.md); empty: no triage. Read again on SIGHUP; a bad file "   \

@@ -14,18 +14,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "form.h"
 #include "http_conn.h"
 #include "intake.h"
+#include "receipt.h"
 #include "server.h"
+#include "status.h"
 #include "utf8.h"
 #include "util.h"
 #include "worker.h"
 
-/* The reply SMS: the receipt and what it is for, short enough for one
- * 70-character UCS-2 message. */
+/* The reply SMS texts, each short enough for one 70-character UCS-2
+ * message (a status reply with a staff message may take a few). */
 #define REPLY_STORED "已收到您的举报。回执码：%s，请妥善保存，凭此码查询进展。"
+#define REPLY_UNKNOWN "未找到该回执码对应的举报，请核对后重发。"
+#define REPLY_TOO_OFTEN "查询过于频繁，请稍后再试。"
 
 enum gateway { GATEWAY_KANNEL, GATEWAY_TWILIO, GATEWAY_GENERIC };
 
@@ -59,67 +64,245 @@ static void sender_hash(const struct worker *w, const char *number,
     HMAC(EVP_sha256(), w->server->receipt_key, 32, msg, 11 + n, out, &len);
 }
 
-/* Answers a message that was not stored; false if it was. A gateway
- * retries a non-2xx callback later. */
-static bool not_stored(struct intake_submission *s, struct http_response *res)
+static void xml_text(struct buf *b, const char *s)
 {
-    if (s->item.status == 201)
-        return false;
-    http_response_error(res, s->item.status == 409 ? 409 : 503,
-                        "the message could not be stored now", NULL);
-    return true;
+    for (; *s != '\0'; s++) {
+        switch (*s) {
+        case '&':
+            buf_appends(b, "&amp;");
+            break;
+        case '<':
+            buf_appends(b, "&lt;");
+            break;
+        case '>':
+            buf_appends(b, "&gt;");
+            break;
+        default:
+            buf_append(b, s, 1);
+        }
+    }
 }
 
-static void reply_text(const struct intake_submission *s, char *out, size_t cap)
+/*
+ * Answers 200 with text as the reply SMS in the gateway's format; receipt
+ * (may be NULL) also goes into the generic gateway's JSON. Kannel sends
+ * the body as the SMS; its X-Kannel-Coding: 2 makes it UCS-2, or Kannel
+ * squeezes Chinese into GSM as "???".
+ */
+static void reply(enum gateway gw, struct http_response *res,
+                  const char *receipt, const char *text)
 {
-    snprintf(out, cap, REPLY_STORED, s->receipt);
+    res->status = 200;
+    switch (gw) {
+    case GATEWAY_KANNEL:
+        res->content_type = "text/plain; charset=utf-8";
+        http_response_header(res, "X-Kannel-Coding", "2");
+        buf_appends(&res->body, text);
+        break;
+    case GATEWAY_TWILIO:
+        res->content_type = "text/xml; charset=utf-8";
+        buf_appends(&res->body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                "<Response><Message>");
+        xml_text(&res->body, text);
+        buf_appends(&res->body, "</Message></Response>\n");
+        break;
+    case GATEWAY_GENERIC:
+        res->content_type = "application/json";
+        buf_appends(&res->body, "{");
+        if (receipt != NULL)
+            buf_printf(&res->body, "\"receipt\":\"%s\",", receipt);
+        buf_appends(&res->body, "\"reply\":");
+        http_json_string(&res->body, text);
+        buf_appends(&res->body, "}\n");
+        break;
+    }
 }
 
-/* Kannel: the answer's body is the reply SMS. A 503 makes Kannel retry
- * the callback later (its get-url retries non-2xx). */
+/* A message stored (or a repeat of one): the receipt. Not stored: 503 (or
+ * 409), which every gateway retries later. */
+static void render(enum gateway gw, struct intake_submission *s,
+                   struct http_response *res)
+{
+    if (s->item.status != 201) {
+        http_response_error(res, s->item.status == 409 ? 409 : 503,
+                            "the message could not be stored now", NULL);
+        return;
+    }
+    char text[256];
+    snprintf(text, sizeof(text), REPLY_STORED, s->receipt);
+    reply(gw, res, s->receipt, text);
+}
+
 static void render_kannel(struct intake_submission *s,
                           struct http_response *res)
 {
-    char text[256];
-    if (not_stored(s, res))
-        return;
-    reply_text(s, text, sizeof(text));
-    res->status = 200;
-    res->content_type = "text/plain; charset=utf-8";
-    /* UCS-2, or Kannel squeezes Chinese into GSM as "???" */
-    http_response_header(res, "X-Kannel-Coding", "2");
-    buf_appends(&res->body, text);
+    render(GATEWAY_KANNEL, s, res);
 }
 
-/* Twilio: TwiML with one <Message>; the receipt's characters need no XML
- * escaping. */
 static void render_twilio(struct intake_submission *s,
                           struct http_response *res)
 {
-    char text[256];
-    if (not_stored(s, res))
-        return;
-    reply_text(s, text, sizeof(text));
-    res->status = 200;
-    res->content_type = "text/xml; charset=utf-8";
-    buf_printf(&res->body,
-               "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<Response><Message>%s</Message></Response>\n",
-               text);
+    render(GATEWAY_TWILIO, s, res);
 }
 
 static void render_generic(struct intake_submission *s,
                            struct http_response *res)
 {
-    char text[256];
-    if (not_stored(s, res))
+    render(GATEWAY_GENERIC, s, res);
+}
+
+/* --- status by SMS ------------------------------------------------------ */
+
+static const char *state_text(const char *state)
+{
+    if (strcmp(state, "accepted") == 0)
+        return "已受理，等待办理";
+    if (strcmp(state, "in_progress") == 0)
+        return "正在办理";
+    if (strcmp(state, "closed") == 0)
+        return "已办结";
+    return "已收到，等待分办";
+}
+
+/* Appends s to b cut to at most max characters (the last one '…'). */
+static void append_cut(struct buf *b, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (utf8_count(s, n) <= max) {
+        buf_appends(b, s);
         return;
-    reply_text(s, text, sizeof(text));
-    res->status = 200;
-    res->content_type = "application/json";
-    buf_printf(&res->body, "{\"receipt\":\"%s\",\"reply\":", s->receipt);
-    http_json_string(&res->body, text);
-    buf_appends(&res->body, "}\n");
+    }
+    size_t chars = 0, i = 0;
+    while (i < n && chars + 1 < max) {
+        i++;
+        while (i < n && ((unsigned char)s[i] & 0xc0) == 0x80)
+            i++;
+        chars++;
+    }
+    buf_append(b, s, i);
+    buf_appends(b, "…");
+}
+
+/*
+ * The status reply from the lookup's row ({"state", "messages": [{"from",
+ * "body"}...]}): the state, then the newest staff message cut so the whole
+ * reply stays within sms_reply_max_chars.
+ */
+static void status_reply(enum gateway gw, struct http_response *res,
+                         int outcome, const char *row)
+{
+    if (outcome == 503) {
+        http_response_error(res, 503,
+                            "the database is not reachable: retry after the "
+                            "given seconds",
+                            NULL);
+        return;
+    }
+    if (outcome != 200 || row == NULL) {
+        reply(gw, res, NULL, REPLY_UNKNOWN);
+        return;
+    }
+    /* res is the waiting connection's (status.h); its worker's config. */
+    struct http_conn *conn = container_of(res, struct http_conn, res);
+    const struct worker *w = conn->app;
+    size_t max = (size_t)w->server->config->sms_reply_max_chars;
+    cJSON *doc = cJSON_Parse(row);
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(doc, "state");
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(doc, "messages");
+    const char *staff = NULL;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs)
+    {
+        const cJSON *from = cJSON_GetObjectItemCaseSensitive(m, "from");
+        const cJSON *body = cJSON_GetObjectItemCaseSensitive(m, "body");
+        if (cJSON_IsString(from) && strcmp(from->valuestring, "staff") == 0 &&
+            cJSON_IsString(body))
+            staff = body->valuestring;
+    }
+    struct buf text;
+    buf_init(&text, 8192);
+    buf_printf(&text, "您的举报%s。",
+               state_text(cJSON_IsString(state) ? state->valuestring : ""));
+    if (staff != NULL) {
+        buf_appends(&text, "最新答复：");
+        size_t used = utf8_count(text.data, text.len);
+        append_cut(&text, staff, max > used ? max - used : 1);
+    }
+    reply(gw, res, NULL, text.data);
+    buf_cleanup(&text);
+    cJSON_Delete(doc);
+}
+
+static void status_kannel(struct http_response *res, int outcome,
+                          const char *row)
+{
+    status_reply(GATEWAY_KANNEL, res, outcome, row);
+}
+
+static void status_twilio(struct http_response *res, int outcome,
+                          const char *row)
+{
+    status_reply(GATEWAY_TWILIO, res, outcome, row);
+}
+
+static void status_generic(struct http_response *res, int outcome,
+                           const char *row)
+{
+    status_reply(GATEWAY_GENERIC, res, outcome, row);
+}
+
+/* Skips ASCII whitespace, the ideographic space and colons (：). */
+static const char *skip_separators(const char *p)
+{
+    for (;;) {
+        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':')
+            p++;
+        else if (strncmp(p, "\u3000", 3) == 0 || strncmp(p, "：", 3) == 0)
+            p += 3;
+        else
+            return p;
+    }
+}
+
+/* Whether text (after a leading keyword of the comma-separated list, if
+ * any) is exactly one receipt code: its canonical form to code. */
+static bool status_query(const char *keywords, const char *text,
+                         char code[RECEIPT_CHARS + 1])
+{
+    const char *p = skip_separators(text);
+    size_t n = strlen(p);
+    while (n > 0 && strchr(" \t\r\n", p[n - 1]) != NULL)
+        n--;
+    /* A code is 20 characters, with dashes or spaces 23 or a few more. */
+    if (n < RECEIPT_CHARS || n > 64)
+        return false;
+    if (receipt_normalize(p, n, code) == 0)
+        return true;
+    for (const char *k = keywords; *k != '\0';) {
+        size_t len = strcspn(k, ",");
+        if (len > 0 && len <= n) {
+            /* ASCII case ignored; other bytes compared as they are. */
+            bool same = true;
+            for (size_t i = 0; same && i < len; i++) {
+                char a = p[i], b = k[i];
+                if (a >= 'A' && a <= 'Z')
+                    a = (char)(a - 'A' + 'a');
+                if (b >= 'A' && b <= 'Z')
+                    b = (char)(b - 'A' + 'a');
+                same = a == b;
+            }
+            if (same) {
+                const char *rest = skip_separators(p + len);
+                size_t left = n - (size_t)(rest - p);
+                if (rest <= p + n && receipt_normalize(rest, left, code) == 0)
+                    return true;
+            }
+        }
+        k += len;
+        if (*k == ',')
+            k++;
+    }
+    return false;
 }
 
 /* UTF-16BE bytes to UTF-8 in the arena; NULL if malformed. */
@@ -191,6 +374,7 @@ static int submit(struct worker *w, struct http_conn *conn,
                                    "from");
     if (key != NULL && (strlen(key) == 0 || strlen(key) > 200))
         key = NULL;
+    const struct config *cfg = w->server->config;
 
     struct report *r = arena_alloc(req->arena, sizeof(*r));
     memset(r, 0, sizeof(*r));
@@ -199,10 +383,46 @@ static int submit(struct worker *w, struct http_conn *conn,
     r->has_sender_hash = true;
     sender_hash(w, from, r->sender_hash);
 
+    /* Only a receipt code: the reporter asks for the report's state. */
+    char *code = arena_alloc(req->arena, RECEIPT_CHARS + 1);
+    if (status_query(cfg->sms_status_keywords, text, code)) {
+        uint64_t sender;
+        memcpy(&sender, r->sender_hash, sizeof(sender));
+        status_render_cb cb = gw == GATEWAY_KANNEL   ? status_kannel
+                              : gw == GATEWAY_TWILIO ? status_twilio
+                                                     : status_generic;
+        if (ratelimit_take(&w->sms_status, sender | 1, util_now_ms()) != 0) {
+            reply(gw, res, NULL, REPLY_TOO_OFTEN);
+            return res->status;
+        }
+        return status_start(w, conn, req, res, code, NULL, cb);
+    }
+
     /* The request's identity for idempotency: sender and text. */
     char *identity = arena_alloc(req->arena, 64 + n);
     memcpy(identity, r->sender_hash, 32);
     memcpy(identity + 32, text, n);
+
+    /* No message id: the same sender and text within the window is an
+     * instant repeat (a gateway or a phone sending twice). The key names
+     * the window, counted on the wall clock so that every worker and node
+     * agrees; a repeat that crosses a window's edge is stored again, which
+     * duplicates but never loses. */
+    if (key == NULL && cfg->sms_repeat_window_s > 0) {
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        EVP_Digest(identity, 32 + n, md, &mdlen, EVP_sha256(), NULL);
+        char *k = arena_alloc(req->arena, 80);
+        int o = snprintf(k, 80, "repeat:");
+        for (int i = 0; i < 16; i++)
+            o += snprintf(k + o, (size_t)(80 - o), "%02x", md[i]);
+        snprintf(k + o, (size_t)(80 - o), ":%lld",
+                 (long long)(time(NULL) / (time_t)cfg->sms_repeat_window_s));
+        char *sc = arena_alloc(req->arena, 100);
+        snprintf(sc, 100, "repeat:%s", scope);
+        scope = sc;
+        key = k;
+    }
 
     struct intake_submission *s = arena_alloc(req->arena, sizeof(*s));
     memset(s, 0, sizeof(*s));

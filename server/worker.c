@@ -294,6 +294,8 @@ int worker_init(struct worker *w, struct server *server, int index, int fd)
     const struct config *c = server->config;
     ratelimit_init(&w->limits, c->rate_limit_slots, c->rate_limit_per_minute,
                    c->rate_limit_burst);
+    ratelimit_init_per_hour(&w->sms_status, c->rate_limit_slots,
+                            c->sms_status_per_hour, c->sms_status_burst);
     if (ratelimit_key_init(&w->rl_key, util_now_ms()) != 0)
         return UV_EIO;
     uv_tcp_init(&w->loop, &w->listener);
@@ -314,6 +316,7 @@ int worker_init(struct worker *w, struct server *server, int index, int fd)
         uv_loop_close(&w->loop);
         metrics_cleanup(&w->metrics);
         ratelimit_cleanup(&w->limits);
+        ratelimit_cleanup(&w->sms_status);
     }
     return rc;
 }
@@ -347,5 +350,6 @@ void worker_join(struct worker *w)
         log_warn("loop_close", "worker=%d error=%s", w->index, uv_err_name(rc));
     metrics_cleanup(&w->metrics);
     ratelimit_cleanup(&w->limits);
+    ratelimit_cleanup(&w->sms_status);
     OPENSSL_cleanse(&w->rl_key, sizeof(w->rl_key));
 }

@@ -43,6 +43,7 @@ struct worker {
     struct db_session db;
     struct batcher batcher;      /* group commit on db */
     struct ratelimit limits;     /* public routes' token buckets */
+    struct ratelimit sms_status; /* status SMS per sender hash */
     struct ratelimit_key rl_key; /* in memory only; rotated */
     struct client *clients;      /* owned list of open connections */
     bool stopping;

@@ -9,11 +9,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "kannel.h"
 #include "test.h"
+
+/* Characters of UTF-8 text. */
+static int utf8_chars(const char *s)
+{
+    int n = 0;
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
 
 static long long count(const struct e2e *e, const char *sql)
 {
@@ -356,5 +366,192 @@ void test_sms_kannel_end_to_end(void)
     if (e2e_init(&e, "sms_kannel_end_to_end") == 0)
         kannel_end_to_end(&e, &k);
     kannel_stop(&k);
+    e2e_cleanup(&e);
+}
+
+/* --- status by SMS, repeats without an id ------------------------------ */
+
+/* GET /sms/kannel?key=s&QUERY; the status, the body into body (cap). */
+static int kannel_get(const struct e2e *e, const char *query, char *body,
+                      size_t cap)
+{
+    char req[2048];
+    snprintf(req, sizeof(req),
+             "GET /sms/kannel?key=s&%s HTTP/1.1\r\nHost: e2e\r\n"
+             "Connection: close\r\n\r\n",
+             query);
+    struct e2e_reply r;
+    e2e_reply_init(&r);
+    int status = 0;
+    body[0] = '\0';
+    if (e2e_exchange(e, req, strlen(req), 1, 10000, &r) == 0 && r.count == 1) {
+        status = r.r[0].status;
+        snprintf(body, cap, "%.*s", (int)r.r[0].body_len, r.r[0].body);
+    }
+    e2e_reply_free(&r);
+    return status;
+}
+
+/* Url-encodes s into out (cap). */
+static void urlenc(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s != '\0' && o + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+            (c >= '0' && c <= '9') || c == '-')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", c);
+    }
+    out[o] = '\0';
+}
+
+/* A keyless Kannel message from sender with text: status and reply. */
+static int sms(const struct e2e *e, const char *from, const char *text,
+               char *body, size_t cap)
+{
+    char q[1024], t[800];
+    urlenc(text, t, sizeof(t));
+    snprintf(q, sizeof(q), "from=%s&to=12388&text=%s&smsc=fake&charset=UTF-8",
+             from, t);
+    return kannel_get(e, q, body, cap);
+}
+
+static int start_with_secret(struct e2e *e, const char *const *more)
+{
+    char path[400];
+    static char set[512];
+    snprintf(path, sizeof(path), "%s/kannel.key", e->dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "s\n");
+    fclose(f);
+    snprintf(set, sizeof(set), "sms_kannel_key_file=%s", path);
+    const char *sets[16] = {set};
+    for (int i = 0; more != NULL && more[i] != NULL && i < 14; i++)
+        sets[i + 1] = more[i];
+    return e2e_start(e, sets);
+}
+
+static void status_by_sms(struct e2e *e)
+{
+    CHECK_INT(e2e_migrate(e), 0);
+    /* One worker: the limit is per worker (each has its buckets). */
+    const char *const more[] = {"sms_status_per_hour=1", "sms_status_burst=3",
+                                "workers=1", NULL};
+    CHECK_INT(start_with_secret(e, more), 0);
+    char body[2048], receipt[64], text[256];
+    CHECK_INT(
+        sms(e, "%2B8613900001111", "财政局李四挪用公款", body, sizeof(body)),
+        200);
+    CHECK(reply_receipt(body, receipt, sizeof(receipt)));
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 1);
+
+    /* The code alone: the state, nothing stored. */
+    CHECK_INT(sms(e, "%2B8613900001111", receipt, body, sizeof(body)), 200);
+    CHECK_STR(body, "您的举报已收到，等待分办。");
+    /* Staff answer the reporter: the newest staff message comes with the
+     * state, cut to sms_reply_max_chars (200). */
+    CHECK_INT(e2e_sql(e, false,
+                      "INSERT INTO report_messages (report_id, author, body) "
+                      "VALUES (1, 'staff', '请补充具体时间'), "
+                      "(1, 'reporter', '是去年三月'), "
+                      "(1, 'staff', repeat('长', 300))",
+                      NULL, 0),
+              0);
+    /* A keyword, lower case, no dashes: still the code. */
+    char lower[64];
+    size_t o = 0;
+    for (const char *p = receipt; *p; p++)
+        if (*p != '-')
+            lower[o++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    lower[o] = '\0';
+    snprintf(text, sizeof(text), "查询 %s", lower);
+    CHECK_INT(sms(e, "%2B8613900001111", text, body, sizeof(body)), 200);
+    CHECK(strncmp(body, "您的举报已收到，等待分办。最新答复：长长", 60) == 0);
+    CHECK(strstr(body, "…") != NULL);
+    CHECK_INT(utf8_chars(body), 200);
+    snprintf(text, sizeof(text), "CX:%s", receipt);
+    CHECK_INT(sms(e, "%2B8613900001111", text, body, sizeof(body)), 200);
+    CHECK(strstr(body, "最新答复：") != NULL);
+    /* The fourth query of this sender within the hour: refused politely;
+     * another sender is not limited by it. */
+    CHECK_INT(sms(e, "%2B8613900001111", receipt, body, sizeof(body)), 200);
+    CHECK_STR(body, "查询过于频繁，请稍后再试。");
+    CHECK_INT(sms(e, "%2B8613900002222", receipt, body, sizeof(body)), 200);
+    CHECK(strstr(body, "最新答复：") != NULL);
+    /* An unknown code: said so, nothing stored. */
+    CHECK_INT(sms(e, "%2B8613900002222", "查询 ABCDE-FGHJK-MNPQR-STVWX", body,
+                  sizeof(body)),
+              200);
+    CHECK_STR(body, "未找到该回执码对应的举报，请核对后重发。");
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 1);
+    CHECK_INT(count(e, "SELECT count(*) FROM report_messages"), 3);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_sms_status_by_sms(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "sms_status_by_sms") == 0)
+        status_by_sms(&e);
+    e2e_cleanup(&e);
+}
+
+static void repeat_window(struct e2e *e)
+{
+    CHECK_INT(e2e_migrate(e), 0);
+    const char *const more[] = {"sms_repeat_window_s=3", NULL};
+    CHECK_INT(start_with_secret(e, more), 0);
+    /* Start just after a window's edge, so the instant repeats below fall
+     * in one window. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    e2e_sleep_ms((int)(3000 - ms % 3000) + 50);
+
+    char first[1024], again[1024];
+    CHECK_INT(
+        sms(e, "%2B8613900003333", "县医院院长收回扣", first, sizeof(first)),
+        200);
+    CHECK_INT(
+        sms(e, "%2B8613900003333", "县医院院长收回扣", again, sizeof(again)),
+        200);
+    CHECK_STR(again, first);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 1);
+    /* Three at once: still the one report and its reply. */
+    char query[512], body[512];
+    snprintf(query, sizeof(query),
+             "key=s&from=%%2B8613900003333&to=12388&text=%%E5%%8E%%BF%%E5%%8C"
+             "%%BB%%E9%%99%%A2%%E9%%99%%A2%%E9%%95%%BF%%E6%%94%%B6%%E5%%9B%%9E"
+             "%%E6%%89%%A3&smsc=fake&charset=UTF-8");
+    CHECK_INT(kannel_three(e, query, body, sizeof(body)), 0);
+    CHECK_STR(body, first);
+    /* Another sender, or another text: new reports. */
+    CHECK_INT(
+        sms(e, "%2B8613900004444", "县医院院长收回扣", body, sizeof(body)),
+        200);
+    CHECK(strcmp(body, first) != 0);
+    CHECK_INT(
+        sms(e, "%2B8613900003333", "县医院院长收回扣！", body, sizeof(body)),
+        200);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 3);
+    /* After the window the same message is a new report. */
+    e2e_sleep_ms(3100);
+    CHECK_INT(
+        sms(e, "%2B8613900003333", "县医院院长收回扣", body, sizeof(body)),
+        200);
+    CHECK(strcmp(body, first) != 0);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 4);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_sms_repeat_window(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "sms_repeat_window") == 0)
+        repeat_window(&e);
     e2e_cleanup(&e);
 }
