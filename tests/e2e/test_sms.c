@@ -555,3 +555,103 @@ void test_sms_repeat_window(void)
         repeat_window(&e);
     e2e_cleanup(&e);
 }
+
+/* --- B2: the database down while callbacks arrive ---------------------- */
+
+/* One Kannel callback with message id id; the status, the body into body
+ * (cap) and the time it took into ms. */
+static int kannel_timed(const struct e2e *e, int id, char *body, size_t cap,
+                        uint64_t *ms)
+{
+    char q[512];
+    snprintf(q, sizeof(q),
+             "from=%%2B86137%08d&to=12388&text=%%E4%%B8%%BE%%E6%%8A%%A5%d"
+             "&id=b2-%d&smsc=fake&charset=UTF-8",
+             id, id, id);
+    uint64_t t0 = e2e_now_ms();
+    int status = kannel_get(e, q, body, cap);
+    *ms = e2e_now_ms() - t0;
+    return status;
+}
+
+#define B2_BEFORE 5
+#define B2_TOTAL 30
+
+static void database_outage(struct e2e *e)
+{
+    CHECK_INT(e2e_migrate(e), 0);
+    CHECK_INT(start_with_secret(e, NULL), 0);
+    static char first[B2_TOTAL][512];
+    char body[512];
+    uint64_t ms, worst = 0;
+    for (int i = 0; i < B2_BEFORE; i++)
+        CHECK_INT(kannel_timed(e, i, first[i], sizeof(first[i]), &ms), 200);
+
+    /* The database goes away; callbacks keep coming, the first ones
+     * before tipd's probes notice. Every answer must be non-2xx, and come
+     * within 14 s (a Twilio-style gateway waits 15 s). */
+    CHECK_INT(e2e_db_block(e), 0);
+    int refused = 0;
+    for (int i = B2_BEFORE; i < B2_TOTAL; i++) {
+        int status = kannel_timed(e, i, body, sizeof(body), &ms);
+        if (ms > worst)
+            worst = ms;
+        if (status >= 200 && status < 300) {
+            test_failf(__FILE__, __LINE__,
+                       "callback %d answered %d during the outage", i, status);
+            return;
+        }
+        CHECK(ms < 14000);
+        refused += status == 503;
+    }
+    /* Replays of messages stored before: non-2xx too, or their reply. */
+    for (int i = 0; i < B2_BEFORE; i++) {
+        int status = kannel_timed(e, i, body, sizeof(body), &ms);
+        if (ms > worst)
+            worst = ms;
+        CHECK(ms < 14000);
+        CHECK(status == 503 || (status == 200 && strcmp(body, first[i]) == 0));
+    }
+    fprintf(stderr,
+            "B2: %d of %d callbacks during the outage answered 503, slowest "
+            "answer %llu ms\n",
+            refused, B2_TOTAL - B2_BEFORE, (unsigned long long)worst);
+    CHECK_INT(refused, B2_TOTAL - B2_BEFORE);
+
+    /* Back: the gateway's retries are stored once each; the messages
+     * stored before get their first reply again. */
+    CHECK_INT(e2e_db_unblock(e), 0);
+    uint64_t back = e2e_now_ms();
+    int status = 0;
+    while (e2e_now_ms() - back < 15000) {
+        status =
+            kannel_timed(e, B2_BEFORE, first[B2_BEFORE], sizeof(first[0]), &ms);
+        if (status == 200)
+            break;
+        e2e_sleep_ms(100);
+    }
+    CHECK_INT(status, 200);
+    fprintf(stderr, "B2: first 200 %llu ms after the database came back\n",
+            (unsigned long long)(e2e_now_ms() - back));
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < B2_TOTAL; i++) {
+            CHECK_INT(kannel_timed(e, i, body, sizeof(body), &ms), 200);
+            if (round == 0 && i > B2_BEFORE)
+                snprintf(first[i], sizeof(first[i]), "%s", body);
+            else
+                CHECK_STR(body, first[i]);
+        }
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), B2_TOTAL);
+    CHECK_INT(count(e, "SELECT count(*) FROM idempotency_keys WHERE "
+                       "scope = 'kannel:fake' AND key LIKE 'b2-%'"),
+              B2_TOTAL);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_sms_database_outage(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "sms_database_outage") == 0)
+        database_outage(&e);
+    e2e_cleanup(&e);
+}
