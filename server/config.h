@@ -141,6 +141,14 @@
     U(sms_status_burst, 3, 1, 1000,                                            \
       "status SMS a sender may send at once before sms_status_per_hour "       \
       "applies")                                                               \
+    U(sms_parts_window_s, 600, 1, 86400,                                       \
+      "the parts of a long SMS that arrive separately (UDH reference and "     \
+      "sequence) are joined into one report; a message still missing parts "  \
+      "this many seconds after its first is stored as a fragment report "     \
+      "with the gaps marked")                                                  \
+    U(sms_parts_max, 32, 2, 100,                                               \
+      "most parts one long SMS may have; a part naming more is refused "       \
+      "with 422")                                                              \
     U(sms_reply_max_chars, 200, 70, 1000,                                      \
       "longest reply SMS in characters (70 fit one UCS-2 SMS; Kannel's "       \
       "max-messages must allow the rest); a longer staff message in a "        \

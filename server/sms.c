@@ -21,6 +21,7 @@
 #include "intake.h"
 #include "receipt.h"
 #include "server.h"
+#include "sms_parts.h"
 #include "status.h"
 #include "utf8.h"
 #include "util.h"
@@ -438,6 +439,97 @@ static int submit(struct worker *w, struct http_conn *conn,
     return HTTP_ASYNC;
 }
 
+/* --- parts of a long message (sms_parts.h) ------------------------------ */
+
+/* An SMS part can hold at most 160 characters; 200 bounds the joined text
+ * of sms_parts_max (<= 100) parts by the 20,000 of a report. */
+#define PART_MAX_CHARS 200
+
+struct part_call {
+    struct sms_parts_request parts;
+    struct worker *w;       /* borrowed */
+    struct http_conn *conn; /* borrowed: waits in HANDLING for us */
+    const char *scope;      /* in the request's arena */
+    const char *from;       /* in the request's arena */
+    unsigned total;
+};
+
+static void part_stored(struct sms_parts_request *r, int status)
+{
+    struct part_call *c = container_of(r, struct part_call, parts);
+    struct http_conn *conn = c->conn;
+    struct http_response *res = &conn->res;
+    if (status != 0) {
+        http_response_error(res, 503,
+                            "the message part could not be stored now", NULL);
+    } else if (r->have < (int)c->total || r->joined == NULL) {
+        /* No SMS until the message is whole (Kannel's omit-empty). */
+        reply(GATEWAY_KANNEL, res, NULL, "");
+    } else {
+        /* Whole: one report keyed by the group and the joined text, so the
+         * completing part and its re-deliveries share one receipt. */
+        unsigned char g[32], t[32];
+        unsigned int n = 0;
+        EVP_Digest(r->group_key, strlen(r->group_key), g, &n, EVP_sha256(),
+                   NULL);
+        EVP_Digest(r->joined, strlen(r->joined), t, &n, EVP_sha256(), NULL);
+        char *key = arena_alloc(conn->req.arena, 48);
+        int o = snprintf(key, 48, "parts:");
+        for (int i = 0; i < 8; i++)
+            o += snprintf(key + o, (size_t)(48 - o), "%02x", g[i]);
+        key[o++] = ':';
+        for (int i = 0; i < 8; i++)
+            o += snprintf(key + o, (size_t)(48 - o), "%02x", t[i]);
+        if (submit(c->w, conn, &conn->req, res, GATEWAY_KANNEL, c->scope, key,
+                   c->from, r->joined) == HTTP_ASYNC)
+            return;
+    }
+    http_conn_respond(conn, util_now_ms());
+}
+
+/* Stores one part of a long message; the part that completes it is
+ * submitted as the whole message's report. */
+static int submit_part(struct worker *w, struct http_conn *conn,
+                       struct http_request *req, struct http_response *res,
+                       const char *scope, const struct sms_part *p,
+                       const char *from, const char *text)
+{
+    const struct config *cfg = w->server->config;
+    size_t n = strlen(text);
+    if (n == 0 || !utf8_valid(text, n) || utf8_has_controls(text, n, true) ||
+        utf8_count(text, n) > PART_MAX_CHARS)
+        return http_response_error(res, 422,
+                                   "a message part must be 1 to 200 "
+                                   "characters of UTF-8 text",
+                                   "text");
+    if (from == NULL || from[0] == '\0' || strlen(from) > 64)
+        return http_response_error(res, 422, "the sender number is required",
+                                   "from");
+    if (p->total > cfg->sms_parts_max)
+        return http_response_error(res, 422,
+                                   "the message has more parts than "
+                                   "sms_parts_max allows",
+                                   "udh");
+    struct part_call *c = arena_alloc(req->arena, sizeof(*c));
+    memset(c, 0, sizeof(*c));
+    c->w = w;
+    c->conn = conn;
+    c->scope = scope;
+    c->from = from;
+    c->total = p->total;
+    c->parts.arena = req->arena;
+    c->parts.done = part_stored;
+    unsigned char hash[32];
+    sender_hash(w, from, hash);
+    if (sms_parts_add(&w->db, &c->parts, scope, hash, p, text,
+                      cfg->sms_parts_window_s) != 0)
+        return http_response_error(res, 503,
+                                   "the database is not reachable: retry "
+                                   "after the given seconds",
+                                   NULL);
+    return HTTP_ASYNC;
+}
+
 static const char *field(const struct form *f, const char *name)
 {
     const struct form_field *x = form_get(f, name);
@@ -489,6 +581,18 @@ int sms_kannel(void *app, struct http_conn *conn, struct http_request *req,
     const char *smsc = field(&q, "smsc");
     char *scope = arena_alloc(req->arena, 80);
     snprintf(scope, 80, "kannel:%.64s", smsc ? smsc : "");
+    const struct form_field *udh = form_get(&q, "udh");
+    struct sms_part part;
+    int is_part = udh == NULL
+                      ? 0
+                      : sms_parts_parse_udh((const unsigned char *)udh->value,
+                                            udh->value_len, &part);
+    if (is_part < 0)
+        return http_response_error(
+            res, 422, "udh is not a valid user data header", "udh");
+    if (is_part > 0)
+        return submit_part(w, conn, req, res, scope, &part, field(&q, "from"),
+                           text);
     return submit(w, conn, req, res, GATEWAY_KANNEL, scope, field(&q, "id"),
                   field(&q, "from"), text);
 }

@@ -25,6 +25,7 @@
 #include "ratelimit.h"
 #include "db.h"
 #include "metrics.h"
+#include "sms_parts.h"
 
 #define WORKER_SWEEP_MS 100
 
@@ -44,6 +45,7 @@ struct worker {
     struct batcher batcher;      /* group commit on db */
     struct ratelimit limits;     /* public routes' token buckets */
     struct ratelimit sms_status; /* status SMS per sender hash */
+    struct sms_parts_sweep parts_sweep; /* worker 0: fragment reports */
     struct ratelimit_key rl_key; /* in memory only; rotated */
     struct client *clients;      /* owned list of open connections */
     bool stopping;

@@ -655,3 +655,161 @@ void test_sms_database_outage(void)
         database_outage(&e);
     e2e_cleanup(&e);
 }
+
+/* --- B4: long messages in parts ---------------------------------------- */
+
+/* Part seq of total of message ref (8-bit reference when ref < 256) from
+ * sender, with Kannel message id id. */
+static int part(const struct e2e *e, const char *sender, unsigned ref,
+                unsigned total, unsigned seq, const char *id, const char *text,
+                char *body, size_t cap)
+{
+    char q[1024], t[800], udh[64];
+    urlenc(text, t, sizeof(t));
+    if (ref < 256)
+        snprintf(udh, sizeof(udh), "%%05%%00%%03%%%02X%%%02X%%%02X", ref, total,
+                 seq);
+    else
+        snprintf(udh, sizeof(udh), "%%06%%08%%04%%%02X%%%02X%%%02X%%%02X",
+                 ref >> 8, ref & 0xff, total, seq);
+    snprintf(q, sizeof(q),
+             "from=%s&to=12388&text=%s&id=%s&smsc=fake&charset=UTF-8&udh=%s",
+             sender, t, id, udh);
+    return kannel_get(e, q, body, cap);
+}
+
+static void multipart(struct e2e *e)
+{
+    CHECK_INT(e2e_migrate(e), 0);
+    const char *const more[] = {"sms_parts_window_s=3", NULL};
+    CHECK_INT(start_with_secret(e, more), 0);
+    static const char *const a[] = {"某镇党委书记王五", "在土地征收中",
+                                    "收受好处费十万元"};
+    char body[1024], receipt[64], sql[512];
+    /* Shuffled, with a part delivered twice under another id (an SMSC
+     * re-sending it): no reply SMS until the message is whole. */
+    CHECK_INT(
+        part(e, "%2B8613600001111", 42, 3, 3, "a3", a[2], body, sizeof(body)),
+        200);
+    CHECK_STR(body, "");
+    CHECK_INT(
+        part(e, "%2B8613600001111", 42, 3, 1, "a1", a[0], body, sizeof(body)),
+        200);
+    CHECK_STR(body, "");
+    CHECK_INT(part(e, "%2B8613600001111", 42, 3, 1, "a1-again", a[0], body,
+                   sizeof(body)),
+              200);
+    CHECK_STR(body, "");
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 0);
+    CHECK_INT(
+        part(e, "%2B8613600001111", 42, 3, 2, "a2", a[1], body, sizeof(body)),
+        200);
+    CHECK(reply_receipt(body, receipt, sizeof(receipt)));
+    CHECK_INT(status_of(e, receipt), 200);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "'某镇党委书记王五在土地征收中收受好处费十万元'"),
+              1);
+    /* The completing part re-delivered: the same reply, nothing new. */
+    char again[1024];
+    CHECK_INT(
+        part(e, "%2B8613600001111", 42, 3, 2, "a2", a[1], again, sizeof(again)),
+        200);
+    CHECK_STR(again, body);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 1);
+
+    /* A 16-bit reference, the three parts at once on three connections:
+     * one report. */
+    static const char *const b[] = {"B一", "B二", "B三"};
+    int fds[3];
+    for (unsigned i = 0; i < 3; i++) {
+        char q[1024], t[64], req[1400];
+        urlenc(b[i], t, sizeof(t));
+        snprintf(q, sizeof(q),
+                 "key=s&from=%%2B8613600002222&text=%s&id=b%u&smsc=fake&"
+                 "charset=UTF-8&udh=%%06%%08%%04%%12%%34%%03%%%02X",
+                 t, i, i + 1);
+        snprintf(req, sizeof(req),
+                 "GET /sms/kannel?%s HTTP/1.1\r\nHost: e2e\r\n"
+                 "Connection: close\r\n\r\n",
+                 q);
+        fds[i] = e2e_connect(e);
+        CHECK(fds[i] >= 0);
+        CHECK_INT(e2e_send(fds[i], req, strlen(req)), 0);
+    }
+    int receipts = 0;
+    for (int i = 0; i < 3; i++) {
+        struct e2e_reply r;
+        e2e_reply_init(&r);
+        e2e_read(fds[i], &r, 1, 10000);
+        close(fds[i]);
+        int status = r.count == 1 ? r.r[0].status : 0;
+        char got[1024];
+        snprintf(got, sizeof(got), "%.*s",
+                 r.count == 1 ? (int)r.r[0].body_len : 0,
+                 r.count == 1 ? r.r[0].body : "");
+        receipts += strstr(got, "回执码") != NULL;
+        e2e_reply_free(&r);
+        CHECK_INT(status, 200);
+    }
+    CHECK_INT(receipts, 1);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "'B一B二B三'"),
+              1);
+
+    /* A part that never comes: after the window the rest is a fragment
+     * report with the gap marked, found by the sweep. */
+    CHECK_INT(
+        part(e, "%2B8613600003333", 7, 3, 1, "c1", "C一", body, sizeof(body)),
+        200);
+    CHECK_INT(
+        part(e, "%2B8613600003333", 7, 3, 3, "c3", "C三", body, sizeof(body)),
+        200);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM reports WHERE content = "
+             "'C一〔第2/3段未收到〕C三' AND sender_hash IS NOT NULL");
+    uint64_t t0 = e2e_now_ms();
+    while (count(e, sql) != 1 && e2e_now_ms() - t0 < 15000)
+        e2e_sleep_ms(200);
+    CHECK_INT(count(e, sql), 1);
+    fprintf(stderr, "B4: fragment stored %llu ms after its last part\n",
+            (unsigned long long)(e2e_now_ms() - t0));
+    /* The same sender's other message with the same reference is its own
+     * group (another total), and a late part completes the first message
+     * as a new report: the fragment stays. */
+    CHECK_INT(
+        part(e, "%2B8613600003333", 7, 3, 2, "c2", "C二", body, sizeof(body)),
+        200);
+    CHECK(reply_receipt(body, receipt, sizeof(receipt)));
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "'C一C二C三'"),
+              1);
+    CHECK_INT(count(e, sql), 1);
+
+    /* A malformed header: 422, nothing stored. */
+    CHECK_INT(kannel_get(e,
+                         "from=1&text=x&id=bad&smsc=fake&charset=UTF-8&"
+                         "udh=%05%00%03%01",
+                         body, sizeof(body)),
+              422);
+    CHECK_INT(kannel_get(e,
+                         "from=1&text=x&id=bad&smsc=fake&charset=UTF-8&"
+                         "udh=%05%00%03%01%03%04",
+                         body, sizeof(body)),
+              422);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 4);
+    CHECK_INT(count(e, "SELECT count(*) FROM sms_parts WHERE joined_at IS "
+                       "NULL"),
+              0);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports r WHERE r::text LIKE "
+                       "'%1360000%'"),
+              0);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_sms_multipart(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "sms_multipart") == 0)
+        multipart(&e);
+    e2e_cleanup(&e);
+}
