@@ -143,8 +143,8 @@
       "applies")                                                               \
     U(sms_parts_window_s, 600, 1, 86400,                                       \
       "the parts of a long SMS that arrive separately (UDH reference and "     \
-      "sequence) are joined into one report; a message still missing parts "  \
-      "this many seconds after its first is stored as a fragment report "     \
+      "sequence) are joined into one report; a message still missing parts "   \
+      "this many seconds after its first is stored as a fragment report "      \
       "with the gaps marked")                                                  \
     U(sms_parts_max, 32, 2, 100,                                               \
       "most parts one long SMS may have; a part naming more is refused "       \

@@ -45,7 +45,10 @@ struct worker {
     struct batcher batcher;      /* group commit on db */
     struct ratelimit limits;     /* public routes' token buckets */
     struct ratelimit sms_status; /* status SMS per sender hash */
-    struct sms_parts_sweep parts_sweep; /* worker 0: fragment reports */
+
+    /* Worker 0's sweep of long SMS still missing parts. */
+    struct sms_parts_sweep parts_sweep;
+
     struct ratelimit_key rl_key; /* in memory only; rotated */
     struct client *clients;      /* owned list of open connections */
     bool stopping;
