@@ -127,6 +127,13 @@
     S(sms_generic_key_file, "",                                                \
       "file holding the HMAC-SHA256 key of /sms/generic; or set "              \
       "TIPD_SMS_GENERIC_KEY; unset: /sms/generic refuses every callback")      \
+    S(sms_aliyun_key_file, "",                                                 \
+      "file holding the secret of /sms/aliyun (Alibaba Cloud SMS uplink "      \
+      "push: configure the URL .../sms/aliyun?key=SECRET); or set "            \
+      "TIPD_SMS_ALIYUN_KEY; unset: /sms/aliyun refuses every callback")        \
+    U(sms_cloud_batch_max, 100, 1, 1000,                                       \
+      "most messages one cloud gateway callback may carry (a JSON array); "    \
+      "more is 413")                                                           \
     U(sms_repeat_window_s, 60, 0, 86400,                                       \
       "an SMS without a gateway message id whose sender and text equal one "   \
       "received in the same window of this many seconds is a repeat: it "      \

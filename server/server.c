@@ -180,6 +180,7 @@ int server_run(const struct config *config, const struct router *router,
            sizeof(s.sms_twilio_token));
     memcpy(s.sms_generic_key, secrets->sms_generic_key,
            sizeof(s.sms_generic_key));
+    memcpy(s.sms_aliyun_key, secrets->sms_aliyun_key, sizeof(s.sms_aliyun_key));
     atomic_init(&s.connections, 0);
     atomic_init(&s.stopping, false);
     metrics_triage_init(&s.triage_metrics);

@@ -35,6 +35,7 @@ struct server {
     char sms_kannel_key[256];      /* "" when not configured */
     char sms_twilio_token[256];    /* "" when not configured */
     char sms_generic_key[256];     /* "" when not configured */
+    char sms_aliyun_key[256];      /* "" when not configured */
     struct worker *workers;        /* owned: worker_count of them */
     size_t worker_count;
     struct metrics **metrics;    /* owned array; each worker's metrics */
@@ -54,6 +55,7 @@ struct server_secrets {
     char sms_kannel_key[256];
     char sms_twilio_token[256];
     char sms_generic_key[256];
+    char sms_aliyun_key[256];
 };
 
 int server_run(const struct config *config, const struct router *router,

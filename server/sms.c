@@ -50,10 +50,8 @@ static const struct form_limits kannel_limits = {
     .raw_values = true,
 };
 
-/* HMAC(receipt key, "sms-sender" NUL number): threads a sender's messages
- * without keeping the number. */
-static void sender_hash(const struct worker *w, const char *number,
-                        unsigned char out[32])
+void sms_sender_hash(const struct worker *w, const char *number,
+                     unsigned char out[32])
 {
     unsigned char msg[11 + 64];
     size_t n = strlen(number);
@@ -354,6 +352,30 @@ static bool same_secret(const char *want, const char *got, size_t got_len)
     return n > 0 && n == got_len && CRYPTO_memcmp(want, got, n) == 0;
 }
 
+const char *sms_repeat_key(const struct worker *w, struct arena *a,
+                           const char *identity, size_t len, const char **scope)
+{
+    /* The key names the window, counted on the wall clock so that every
+     * worker and node agrees; a repeat that crosses a window's edge is
+     * stored again, which duplicates but never loses. */
+    uint64_t window = w->server->config->sms_repeat_window_s;
+    if (window == 0)
+        return NULL;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(identity, len, md, &mdlen, EVP_sha256(), NULL);
+    char *k = arena_alloc(a, 80);
+    int o = snprintf(k, 80, "repeat:");
+    for (int i = 0; i < 16; i++)
+        o += snprintf(k + o, (size_t)(80 - o), "%02x", md[i]);
+    snprintf(k + o, (size_t)(80 - o), ":%lld",
+             (long long)(time(NULL) / (time_t)window));
+    char *sc = arena_alloc(a, 100);
+    snprintf(sc, 100, "repeat:%.80s", *scope);
+    *scope = sc;
+    return k;
+}
+
 /*
  * Queues the SMS as a report; returns HTTP_ASYNC, or an error status with
  * res filled. key may be NULL (no message id: a new report each time).
@@ -382,7 +404,7 @@ static int submit(struct worker *w, struct http_conn *conn,
     r->channel = REPORT_SMS;
     r->content = text;
     r->has_sender_hash = true;
-    sender_hash(w, from, r->sender_hash);
+    sms_sender_hash(w, from, r->sender_hash);
 
     /* Only a receipt code: the reporter asks for the report's state. */
     char *code = arena_alloc(req->arena, RECEIPT_CHARS + 1);
@@ -404,26 +426,10 @@ static int submit(struct worker *w, struct http_conn *conn,
     memcpy(identity, r->sender_hash, 32);
     memcpy(identity + 32, text, n);
 
-    /* No message id: the same sender and text within the window is an
-     * instant repeat (a gateway or a phone sending twice). The key names
-     * the window, counted on the wall clock so that every worker and node
-     * agrees; a repeat that crosses a window's edge is stored again, which
-     * duplicates but never loses. */
-    if (key == NULL && cfg->sms_repeat_window_s > 0) {
-        unsigned char md[32];
-        unsigned int mdlen = 0;
-        EVP_Digest(identity, 32 + n, md, &mdlen, EVP_sha256(), NULL);
-        char *k = arena_alloc(req->arena, 80);
-        int o = snprintf(k, 80, "repeat:");
-        for (int i = 0; i < 16; i++)
-            o += snprintf(k + o, (size_t)(80 - o), "%02x", md[i]);
-        snprintf(k + o, (size_t)(80 - o), ":%lld",
-                 (long long)(time(NULL) / (time_t)cfg->sms_repeat_window_s));
-        char *sc = arena_alloc(req->arena, 100);
-        snprintf(sc, 100, "repeat:%s", scope);
-        scope = sc;
-        key = k;
-    }
+    /* No message id: an instant repeat (a gateway or a phone sending the
+     * same twice) is caught by sender and text within a window. */
+    if (key == NULL)
+        key = sms_repeat_key(w, req->arena, identity, 32 + n, &scope);
 
     struct intake_submission *s = arena_alloc(req->arena, sizeof(*s));
     memset(s, 0, sizeof(*s));
@@ -520,7 +526,7 @@ static int submit_part(struct worker *w, struct http_conn *conn,
     c->parts.arena = req->arena;
     c->parts.done = part_stored;
     unsigned char hash[32];
-    sender_hash(w, from, hash);
+    sms_sender_hash(w, from, hash);
     if (sms_parts_add(&w->db, &c->parts, scope, hash, p, text,
                       cfg->sms_parts_window_s) != 0)
         return http_response_error(res, 503,

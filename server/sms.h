@@ -30,6 +30,29 @@ int sms_twilio(void *app, struct http_conn *conn, struct http_request *req,
                struct http_response *res);
 int sms_generic(void *app, struct http_conn *conn, struct http_request *req,
                 struct http_response *res);
+/* POST /sms/aliyun: Alibaba Cloud SMS's uplink push (sms_aliyun.c). */
+int sms_aliyun(void *app, struct http_conn *conn, struct http_request *req,
+               struct http_response *res);
+
+/* --- shared by the adapters (sms.c, sms_aliyun.c) ------------------------ */
+
+struct worker;
+struct arena;
+
+/* HMAC(receipt key, "sms-sender" NUL number) into out: threads a sender's
+ * messages without keeping the number. */
+void sms_sender_hash(const struct worker *w, const char *number,
+                     unsigned char out[32]);
+
+/*
+ * For a message without a gateway message id: the idempotency key that
+ * makes the same sender and text (identity, len bytes) within
+ * sms_repeat_window_s one report, and *scope replaced by its "repeat:"
+ * scope; both in a. NULL (scope unchanged) when the window is 0.
+ */
+const char *sms_repeat_key(const struct worker *w, struct arena *a,
+                           const char *identity, size_t len,
+                           const char **scope);
 
 /*
  * Twilio's signature of url and the form parameters: base64 of

@@ -86,6 +86,7 @@
     X(e2e, sms_repeat_window)                                                  \
     X(e2e, sms_database_outage)                                                \
     X(e2e, sms_multipart)                                                      \
+    X(e2e, sms_aliyun_push)                                                    \
     X(e2e, triage_routes_reports_to_cases)                                     \
     X(e2e, triage_rules_reload_on_sighup)                                      \
     X(e2e, triage_late_commit_is_triaged)                                      \

@@ -542,7 +542,8 @@ static const char *const public_routes[] = {
     "/",           "/report",      "/status",         "/healthz",
     "/readyz",     "/metrics",     "/api/v1/reports", "/sms/kannel",
     "/sms/twilio", "/sms/generic", "/api/v1/status",  "/api/v1/status/messages",
-    NULL};
+    "/sms/aliyun", NULL,
+};
 
 /* A plausible body for each staff route, by its metric name. */
 static const struct {

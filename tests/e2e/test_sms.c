@@ -813,3 +813,119 @@ void test_sms_multipart(void)
         multipart(&e);
     e2e_cleanup(&e);
 }
+
+/* --- a cloud platform: Alibaba Cloud SMS's uplink push ------------------ */
+
+/* POSTs tests/sms/aliyun/FILE to /sms/aliyun?key=KEY; the status, the
+ * body into body (cap). */
+static int aliyun_push(const struct e2e *e, const char *key, const char *file,
+                       char *body, size_t cap)
+{
+    char path[512], payload[8192], req[9000];
+    snprintf(path, sizeof(path), "%s/tests/sms/aliyun/%s", TIPD_SOURCE_DIR,
+             file);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(payload, 1, sizeof(payload) - 1, f);
+    fclose(f);
+    payload[n] = '\0';
+    int len = snprintf(req, sizeof(req),
+                       "POST /sms/aliyun%s%s HTTP/1.1\r\nHost: e2e\r\n"
+                       "Connection: close\r\nContent-Type: application/json"
+                       "\r\nContent-Length: %zu\r\n\r\n%s",
+                       key ? "?key=" : "", key ? key : "", n, payload);
+    struct e2e_reply r;
+    e2e_reply_init(&r);
+    int status = 0;
+    body[0] = '\0';
+    if (e2e_exchange(e, req, (size_t)len, 1, 10000, &r) == 0 && r.count == 1) {
+        status = r.r[0].status;
+        snprintf(body, cap, "%.*s", (int)r.r[0].body_len, r.r[0].body);
+    }
+    e2e_reply_free(&r);
+    return status;
+}
+
+static void aliyun(struct e2e *e)
+{
+    CHECK_INT(e2e_migrate(e), 0);
+    char path[400], set[512], body[1024];
+    snprintf(path, sizeof(path), "%s/aliyun.key", e->dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "aliyun-push-secret\n");
+    fclose(f);
+    snprintf(set, sizeof(set), "sms_aliyun_key_file=%s", path);
+    const char *const sets[] = {set, NULL};
+    CHECK_INT(e2e_start(e, sets), 0);
+
+    /* B3: the platform signs nothing; the URL's secret is the proof. */
+    CHECK_INT(aliyun_push(e, NULL, "two_messages.json", body, sizeof(body)),
+              403);
+    CHECK_INT(aliyun_push(e, "wrong", "two_messages.json", body, sizeof(body)),
+              403);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 0);
+
+    /* Two messages, each a report with the platform's time. */
+    CHECK_INT(aliyun_push(e, "aliyun-push-secret", "two_messages.json", body,
+                          sizeof(body)),
+              200);
+    CHECK_STR(body, "{\"code\":0,\"msg\":\"接收成功\"}\n");
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE channel = 'sms' "
+                       "AND sender_hash IS NOT NULL"),
+              2);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "'某乡卫生院院长长期吃空饷' AND received_at = "
+                       "'2026-11-30 09:15:40+08'"),
+              1);
+    /* The platform pushes again (it did not see our answer): nothing new,
+     * the same answer, three more times. */
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(aliyun_push(e, "aliyun-push-secret", "two_messages.json",
+                              body, sizeof(body)),
+                  200);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 2);
+    CHECK_INT(count(e, "SELECT count(*) FROM idempotency_keys WHERE scope = "
+                       "'aliyun'"),
+              2);
+
+    /* A string id, the compact time, a newline kept. */
+    CHECK_INT(aliyun_push(e, "aliyun-push-secret", "string_ids.json", body,
+                          sizeof(body)),
+              200);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "E'村支书孙七截留低保金\\n涉及十几户' AND received_at "
+                       "= '2026-11-30 10:15:00+08'"),
+              1);
+    /* No id: pushed twice, stored once (the repeat window). */
+    CHECK_INT(aliyun_push(e, "aliyun-push-secret", "no_sequence.json", body,
+                          sizeof(body)),
+              200);
+    CHECK_INT(aliyun_push(e, "aliyun-push-secret", "no_sequence.json", body,
+                          sizeof(body)),
+              200);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "'镇长公车私用'"),
+              1);
+    /* One bad message: 422 naming the field, and its good neighbour is
+     * not stored either. */
+    CHECK_INT(aliyun_push(e, "aliyun-push-secret", "one_bad.json", body,
+                          sizeof(body)),
+              422);
+    CHECK(strstr(body, "\"field\":\"content\"") != NULL);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 4);
+    /* Numbers never stored. */
+    CHECK_INT(count(e, "SELECT count(*) FROM reports r WHERE r::text LIKE "
+                       "'%1380013800%' OR r::text LIKE '%13900139002%'"),
+              0);
+    CHECK_INT(e2e_stop(e, 10000, NULL), 0);
+}
+
+void test_sms_aliyun_push(void)
+{
+    struct e2e e;
+    if (e2e_init(&e, "sms_aliyun_push") == 0)
+        aliyun(&e);
+    e2e_cleanup(&e);
+}
