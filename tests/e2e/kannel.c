@@ -185,6 +185,9 @@ static int write_conf(struct kannel *k, const struct kannel_options *opt)
             fprintf(out, "log-level = 0\n");
         else if (strcmp(key, "access-log") == 0)
             fprintf(out, "access-log = \"%s/access.log\"\n", k->dir);
+        else if (strcmp(key, "sms-combine-concatenated-mo") == 0)
+            fprintf(out, "sms-combine-concatenated-mo = %s\n",
+                    opt->split_parts ? "false" : "true");
         else if (strcmp(key, "store-location") == 0)
             fprintf(out, "store-location = \"%s/kannel.store\"\n", k->dir);
         else if (strcmp(key, "mo-recode") == 0 ||
@@ -422,9 +425,26 @@ static int parse_reply(const char *log, char *type, char *data, size_t cap)
     return rc;
 }
 
+/* Whether the file at path contains needle. */
+static bool log_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    char line[8192];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f) != NULL)
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
 int kannel_send(struct kannel *k, const char *line)
 {
     char port[16];
+    /* One SMSC connection at a time: the previous fakesmsc goes (its
+     * message was handed over before kannel_send returned). */
+    kill_reap(&k->fakesmsc);
     k->messages++;
     snprintf(k->log, sizeof(k->log), "%s/fakesmsc-%02d.log", k->dir,
              k->messages);
@@ -432,7 +452,15 @@ int kannel_send(struct kannel *k, const char *line)
     char *argv[] = {FAKESMSC, "-H", "127.0.0.1",  "-r", port,
                     "-m",     "1",  (char *)line, NULL};
     k->fakesmsc = spawn(FAKESMSC, argv, k->log);
-    return k->fakesmsc > 0 ? 0 : -1;
+    if (k->fakesmsc <= 0)
+        return -1;
+    for (int i = 0; i < 100 && alive(k->fakesmsc); i++) {
+        if (log_has(k->log, "sent message"))
+            return 0;
+        e2e_sleep_ms(50);
+    }
+    FAIL("fakesmsc did not hand its message to bearerbox");
+    return -1;
 }
 
 int kannel_reply(struct kannel *k, int timeout_ms, char *type, char *data,

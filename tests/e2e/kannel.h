@@ -37,6 +37,8 @@ struct kannel_options {
     bool mo_recode;    /* smsbox mo-recode: UCS-2 arrives as UTF-8 */
     int retries;       /* smsbox http-request-retry */
     int retry_delay_s; /* smsbox http-queue-delay */
+    bool split_parts;  /* bearerbox passes long messages' parts on one by
+                          one (sms-combine-concatenated-mo = false) */
 };
 
 /*
@@ -53,12 +55,13 @@ int kannel_restart_smsbox(struct kannel *k, const struct kannel_options *opt);
 
 /*
  * One mobile-originated message: line is fakesmsc's "FROM TO TYPE DATA"
- * (TYPE text, data or ucs2; DATA url-encoded for data and ucs2). kannel_send
- * hands it to bearerbox (0, or -1); kannel_reply waits up to timeout_ms for
- * the reply and writes its type to type (cap 16) and its decoded bytes to
- * data (cap bytes, NUL-terminated; ucs-2 converted from UTF-16BE to UTF-8).
- * It returns the reply's length, or -1 if no reply came (not a test failure
- * by itself). kannel_mo is both.
+ * (TYPE text, data, ucs2 or udh; DATA url-encoded). kannel_send hands it
+ * to bearerbox (0 once fakesmsc logged it sent, or -1 after failing the
+ * test; a previous fakesmsc is stopped first); kannel_reply waits up to
+ * timeout_ms for the reply and writes its type to type (cap 16) and its decoded
+ * bytes to data (cap bytes, NUL-terminated; ucs-2 converted from UTF-16BE to
+ * UTF-8). It returns the reply's length, or -1 if no reply came (not a test
+ * failure by itself). kannel_mo is both.
  */
 int kannel_send(struct kannel *k, const char *line);
 int kannel_reply(struct kannel *k, int timeout_ms, char *type, char *data,
