@@ -23,6 +23,8 @@ int sms_parts_parse_udh(const unsigned char *udh, size_t len,
     /* The first octet is the header's length (UDHL). */
     if ((size_t)udh[0] + 1 != len)
         return -1;
+    /* Every element is checked, even after the one we want. */
+    bool found = false;
     size_t i = 1;
     while (i < len) {
         if (i + 2 > len)
@@ -36,15 +38,15 @@ int sms_parts_parse_udh(const unsigned char *udh, size_t len,
             p->ref = iei == 0x00 ? d[0] : (unsigned)d[0] << 8 | d[1];
             p->total = d[o];
             p->seq = d[o + 1];
-            if (p->total == 1 && p->seq == 1)
-                return 0; /* a whole message in one part */
-            if (p->total < 2 || p->seq < 1 || p->seq > p->total)
-                return -1;
-            return 1;
+            found = true;
         }
         i += 2 + iedl;
     }
-    return 0;
+    if (!found || (p->total == 1 && p->seq == 1))
+        return 0; /* no element, or a whole message in one part */
+    if (p->total < 2 || p->seq < 1 || p->seq > p->total)
+        return -1;
+    return 1;
 }
 
 /* --- one part ------------------------------------------------------------ */

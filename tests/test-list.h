@@ -16,6 +16,7 @@
     X(unit, headscan_limits)                                                   \
     X(unit, router_matches_params)                                             \
     X(unit, receipt_codes)                                                     \
+    X(unit, sms_udh_parts)                                                     \
     X(unit, report_json_fields)                                                \
     X(unit, report_times)                                                      \
     X(unit, ratelimit_clients_and_buckets)                                     \
