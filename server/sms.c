@@ -2,6 +2,10 @@
  * sms: the three adapters. Each builds a report of channel sms from the
  * gateway's fields, keys it by the gateway's message id, and renders the
  * reply in the gateway's format when the commit's outcome is known.
+ *
+ * One path, submit(), decides what a message is, in this order: a status
+ * query (only a receipt code), then a report. Kannel's parts of a long
+ * message detour through sms_parts first and come back to submit() whole.
  */
 #include "sms.h"
 

@@ -17,7 +17,17 @@
  * number): follow-ups from one number thread together, and the number is
  * never stored or logged. A callback whose proof fails is 403 and leaves
  * nothing behind (spec/reliability.md B3); one whose message id was seen
- * gets the first answer again (B1).
+ * gets the first answer again (B1); without an id, the same sender and
+ * text within sms_repeat_window_s does. A message that could not be stored
+ * (database down, intake full) is answered 503 within intake's queue and
+ * job timeouts, so the gateway retries (B2).
+ *
+ * A message that is only a receipt code, optionally after a keyword of
+ * sms_status_keywords ("查询 ABCDE-…"), is a status query: the reply is the
+ * report's state and the newest staff message, nothing is stored, and a
+ * sender (by hash) gets sms_status_per_hour answers per worker. Kannel's
+ * callbacks with a UDH concatenation element are parts of a long message
+ * (sms_parts.h, B4).
  */
 #ifndef TIPD_SMS_H
 #define TIPD_SMS_H
