@@ -136,8 +136,12 @@
       "more is 413")                                                           \
     U(sms_repeat_window_s, 60, 0, 86400,                                       \
       "an SMS without a gateway message id whose sender and text equal one "   \
-      "received in the same window of this many seconds is a repeat: it "      \
-      "gets the first reply and stores nothing; 0 disables")                   \
+      "received less than this many seconds before is a repeat: it gets the "  \
+      "first reply and stores nothing; 0 disables")                            \
+    U(sms_repeat_slots, 16384, 64, 16777216,                                   \
+      "messages without a message id whose first sighting tipd remembers "     \
+      "(32 bytes each, shared by the workers), so a repeat across a window's " \
+      "edge is still one report")                                              \
     S(sms_status_keywords, "查询,CX,status",                                   \
       "comma-separated words that may precede a receipt code in a status "     \
       "SMS (an SMS that is only a code, or a keyword and a code, is "          \

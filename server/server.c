@@ -185,10 +185,15 @@ int server_run(const struct config *config, const struct router *router,
     atomic_init(&s.stopping, false);
     metrics_triage_init(&s.triage_metrics);
     s.worker_count = config->workers ? config->workers : cpu_count();
+    if (sms_repeats_init(&s.sms_repeats, config->sms_repeat_slots) != 0) {
+        log_error("sms_repeats_failed", "reason=\"no mutex\"");
+        return 1;
+    }
 
     int *fds = xcalloc(s.worker_count, sizeof(int));
     if (bind_all(config, fds, s.worker_count) != 0) {
         free(fds);
+        sms_repeats_cleanup(&s.sms_repeats);
         return 1;
     }
     s.workers = xcalloc(s.worker_count, sizeof(struct worker));
@@ -249,6 +254,7 @@ int server_run(const struct config *config, const struct router *router,
     uv_loop_close(&main_loop);
     free(s.workers);
     free(s.metrics);
+    sms_repeats_cleanup(&s.sms_repeats);
     if (rc != 0)
         return 1;
     log_info("stopped", "clean=1");

@@ -26,6 +26,7 @@
 #include "receipt.h"
 #include "server.h"
 #include "sms_parts.h"
+#include "sms_repeat.h"
 #include "status.h"
 #include "utf8.h"
 #include "util.h"
@@ -359,21 +360,24 @@ static bool same_secret(const char *want, const char *got, size_t got_len)
 const char *sms_repeat_key(const struct worker *w, struct arena *a,
                            const char *identity, size_t len, const char **scope)
 {
-    /* The key names the window, counted on the wall clock so that every
-     * worker and node agrees; a repeat that crosses a window's edge is
-     * stored again, which duplicates but never loses. */
+    /* The hash of sender and text and its window (sms_repeat.h). */
     uint64_t window = w->server->config->sms_repeat_window_s;
     if (window == 0)
         return NULL;
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(identity, len, md, &mdlen, EVP_sha256(), NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now_ms =
+        (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    int64_t n =
+        sms_repeats_window(&w->server->sms_repeats, md, now_ms, window * 1000);
     char *k = arena_alloc(a, 80);
     int o = snprintf(k, 80, "repeat:");
     for (int i = 0; i < 16; i++)
         o += snprintf(k + o, (size_t)(80 - o), "%02x", md[i]);
-    snprintf(k + o, (size_t)(80 - o), ":%lld",
-             (long long)(time(NULL) / (time_t)window));
+    snprintf(k + o, (size_t)(80 - o), ":%lld", (long long)n);
     char *sc = arena_alloc(a, 100);
     snprintf(sc, 100, "repeat:%.80s", *scope);
     *scope = sc;

@@ -1,10 +1,8 @@
 /*
  * sms_parts: the part's transaction is one pipeline (BEGIN, the group's
  * advisory lock, the clean-up of a finished group whose reference is used
- * again, the INSERT, the count and joined text, COMMIT); the sweep is one
- * statement that locks the waiting groups it takes (SKIP LOCKED, so
- * several workers or nodes never sweep one group twice), marks them and
- * inserts their fragment reports.
+ * again, the INSERT, the count and joined text, COMMIT). The fragments of
+ * groups that stay incomplete are sms_sweep's.
  */
 #include "sms_parts.h"
 
@@ -152,91 +150,4 @@ int sms_parts_add(struct db_session *db, struct sms_parts_request *r,
     r->job.result = part_result;
     r->job.done = part_done;
     return db_session_submit(db, &r->job);
-}
-
-/* --- the sweep ----------------------------------------------------------- */
-
-/* Up to 100 groups a round; each fragment's text has its parts in order
- * and a marker for each missing one. Its receipt hash is random: the
- * reporter was never shown a code for it (the reply comes with the part
- * that completes a message). */
-static const char sweep_sql[] =
-    "WITH due AS ("
-    " SELECT group_key FROM sms_parts WHERE joined_at IS NULL"
-    " GROUP BY group_key"
-    " HAVING min(received_at) < now() - make_interval(secs => $1::float8)"
-    " LIMIT 100),"
-    " locked AS ("
-    " SELECT p.group_key, p.sender_hash, p.total, p.seq, p.text,"
-    " p.received_at FROM sms_parts p JOIN due USING (group_key)"
-    " WHERE p.joined_at IS NULL FOR UPDATE OF p SKIP LOCKED),"
-    " marked AS ("
-    " UPDATE sms_parts p SET joined_at = now() FROM locked l"
-    " WHERE p.group_key = l.group_key AND p.seq = l.seq RETURNING 1),"
-    " groups AS ("
-    " SELECT group_key, (array_agg(sender_hash))[1] AS sender_hash,"
-    " max(total) AS total, min(received_at) AS received_at"
-    " FROM locked GROUP BY group_key),"
-    " fragments AS ("
-    " SELECT g.group_key, g.sender_hash, g.received_at,"
-    " string_agg(coalesce(l.text,"
-    " '〔第' || s || '/' || g.total || '段未收到〕'), '' ORDER BY s)"
-    " AS content"
-    " FROM groups g CROSS JOIN LATERAL generate_series(1, g.total) AS s"
-    " LEFT JOIN locked l ON l.group_key = g.group_key AND l.seq = s"
-    " GROUP BY g.group_key, g.sender_hash, g.received_at)"
-    " INSERT INTO reports (channel, received_at, receipt_hash, content,"
-    " sender_hash)"
-    " SELECT 'sms', received_at, sha256(convert_to(group_key"
-    " || clock_timestamp()::text || random()::text, 'UTF8')), content,"
-    " sender_hash FROM fragments"
-    " RETURNING id, (SELECT count(*) FROM marked)";
-
-static int send_sweep(struct db_job *job, PGconn *pg)
-{
-    struct sms_parts_sweep *s = container_of(job, struct sms_parts_sweep, job);
-    const char *params[1] = {s->window};
-    return PQsendQueryParams(pg, sweep_sql, 1, NULL, params, NULL, NULL, 0) == 1
-               ? 0
-               : -1;
-}
-
-static void sweep_result(struct db_job *job, const PGresult *res)
-{
-    struct sms_parts_sweep *s = container_of(job, struct sms_parts_sweep, job);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-        int n = PQntuples(res);
-        s->fragments += n;
-        if (n > 0)
-            log_info("sms_fragments_stored", "reports=%d", n);
-    } else if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        log_error("sms_sweep_failed", "sqlstate=%s", state ? state : "");
-    }
-}
-
-static void sweep_done(struct db_job *job, int status)
-{
-    struct sms_parts_sweep *s = container_of(job, struct sms_parts_sweep, job);
-    (void)status; /* a failed round is retried at the next tick */
-    s->busy = false;
-}
-
-void sms_parts_sweep_tick(struct sms_parts_sweep *s, struct db_session *db,
-                          uint64_t window_s, uint64_t now_ms)
-{
-    uint64_t every_ms = window_s * 1000 / 4;
-    if (every_ms < 1000)
-        every_ms = 1000;
-    if (s->busy || now_ms - s->last_ms < every_ms || !db_session_idle(db))
-        return;
-    s->last_ms = now_ms;
-    snprintf(s->window, sizeof(s->window), "%llu",
-             (unsigned long long)window_s);
-    s->job.send = send_sweep;
-    s->job.result = sweep_result;
-    s->job.done = sweep_done;
-    s->busy = true;
-    if (db_session_submit(db, &s->job) != 0)
-        s->busy = false;
 }

@@ -14,7 +14,7 @@
  * report through intake, keyed by the group and the text, so the part that
  * completes the message (or any of its re-deliveries) gets the receipt.
  *
- * The sweep turns groups still incomplete after sms_parts_window_s into
+ * sms_sweep turns groups still incomplete after sms_parts_window_s into
  * fragment reports (each missing part marked in the text), so no part a
  * gateway was told was received is ever dropped. A part that arrives after
  * its group was swept completes the message as a new report; the fragment
@@ -76,19 +76,5 @@ int sms_parts_add(struct db_session *db, struct sms_parts_request *r,
                   const char *scope, const unsigned char sender_hash[32],
                   const struct sms_part *p, const char *text,
                   uint64_t window_s);
-
-/* The fragment sweep of one worker: at most one statement in flight. */
-struct sms_parts_sweep {
-    struct db_job job;
-    bool busy;
-    uint64_t last_ms; /* when it last ran */
-    char window[24];
-    long long fragments; /* fragment reports stored, for the log */
-};
-
-/* Runs the sweep if window_s / 4 (at least 1 s) passed since the last one
- * and the session is idle. Call from the worker's timer. */
-void sms_parts_sweep_tick(struct sms_parts_sweep *s, struct db_session *db,
-                          uint64_t window_s, uint64_t now_ms);
 
 #endif

@@ -230,8 +230,7 @@ static void on_sweep(uv_timer_t *t)
     batcher_expire(&w->batcher, now);
     /* One sweeper per node is enough; SKIP LOCKED keeps nodes apart. */
     if (w->index == 0 && !w->stopping)
-        sms_parts_sweep_tick(&w->parts_sweep, &w->db,
-                             w->server->config->sms_parts_window_s, now);
+        sms_sweep_tick(&w->sms_sweep, &w->db, w->server->config, now);
     if (now - w->rl_key.made_ms >=
         w->server->config->rate_limit_key_rotation_s * 1000) {
         ratelimit_key_init(&w->rl_key, now);

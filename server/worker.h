@@ -25,7 +25,7 @@
 #include "ratelimit.h"
 #include "db.h"
 #include "metrics.h"
-#include "sms_parts.h"
+#include "sms_sweep.h"
 
 #define WORKER_SWEEP_MS 100
 
@@ -46,8 +46,8 @@ struct worker {
     struct ratelimit limits;     /* public routes' token buckets */
     struct ratelimit sms_status; /* status SMS per sender hash */
 
-    /* Worker 0's sweep of long SMS still missing parts. */
-    struct sms_parts_sweep parts_sweep;
+    /* Worker 0's SMS housekeeping: fragments, expired repeat keys. */
+    struct sms_sweep sms_sweep;
 
     struct ratelimit_key rl_key; /* in memory only; rotated */
     struct client *clients;      /* owned list of open connections */

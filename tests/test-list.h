@@ -17,6 +17,7 @@
     X(unit, router_matches_params)                                             \
     X(unit, receipt_codes)                                                     \
     X(unit, sms_udh_parts)                                                     \
+    X(unit, sms_repeat_windows)                                                \
     X(unit, report_json_fields)                                                \
     X(unit, report_times)                                                      \
     X(unit, ratelimit_clients_and_buckets)                                     \
