@@ -27,24 +27,26 @@
 struct worker;
 
 struct server {
-    const struct config *config;    /* borrowed */
-    const struct router *router;    /* borrowed */
-    struct http_limits limits;      /* derived from config */
-    struct db_options db;           /* derived from config */
-    struct batch_options batch;     /* derived from config */
-    unsigned char receipt_key[32];  /* HMAC key of receipt codes */
-    char sms_kannel_key[256];       /* "" when not configured */
-    char sms_twilio_token[256];     /* "" when not configured */
-    char sms_generic_key[256];      /* "" when not configured */
-    char sms_aliyun_key[256];       /* "" when not configured */
-    struct sms_repeats sms_repeats; /* shared by the workers */
-    struct worker *workers;         /* owned: worker_count of them */
+    const struct config *config;   /* borrowed */
+    const struct router *router;   /* borrowed */
+    struct http_limits limits;     /* derived from config */
+    struct db_options db;          /* derived from config */
+    struct batch_options batch;    /* derived from config */
+    unsigned char receipt_key[32]; /* HMAC key of receipt codes */
+    char sms_kannel_key[256];      /* "" when not configured */
+    char sms_twilio_token[256];    /* "" when not configured */
+    char sms_generic_key[256];     /* "" when not configured */
+    char sms_aliyun_key[256];      /* "" when not configured */
+    struct worker *workers;        /* owned: worker_count of them */
     size_t worker_count;
     struct metrics **metrics;    /* owned array; each worker's metrics */
     _Atomic size_t connections;  /* open client connections */
     atomic_bool stopping;        /* SIGTERM/SIGINT received */
     struct triage_worker triage; /* started with a rules_file */
     struct triage_metrics triage_metrics; /* its figures, for /metrics */
+
+    /* SMS without a message id: first sightings, shared by the workers. */
+    struct sms_repeats sms_repeats;
 };
 
 /*

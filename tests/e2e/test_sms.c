@@ -245,6 +245,9 @@ static int readyz(const struct e2e *e)
     return status;
 }
 
+/* The receipt of the last message through_kannel sent. */
+static char kannel_receipt[64];
+
 /* One message through Kannel: its reply must be UCS-2 Chinese with a
  * receipt /api/v1/status knows, and exactly one report must hold want. */
 static int through_kannel(struct e2e *e, struct kannel *k, const char *line,
@@ -266,6 +269,7 @@ static int through_kannel(struct e2e *e, struct kannel *k, const char *line,
                    type, reply);
         return -1;
     }
+    snprintf(kannel_receipt, sizeof(kannel_receipt), "%s", receipt);
     if (status_of(e, receipt) != 200) {
         test_failf(__FILE__, __LINE__, "/api/v1/status does not know %s",
                    receipt);
@@ -317,6 +321,15 @@ static void kannel_end_to_end(struct e2e *e, struct kannel *k)
                              "%67%09%4E%BA%00%0A%53%D7%8D%3F",
                              "有人\n受贿"),
               0);
+    /* Status by SMS through Kannel: keyword and code as a phone sends
+     * them, the state back as UCS-2 Chinese; nothing stored. */
+    char line[128], st_type[16], st_reply[512];
+    snprintf(line, sizeof(line), "+8613800003333 12388 text 查询%s",
+             kannel_receipt);
+    CHECK(kannel_mo(k, line, 20000, st_type, st_reply, sizeof(st_reply)) > 0);
+    CHECK_STR(st_type, "ucs-2");
+    CHECK_STR(st_reply, "您的举报已收到，等待分办。");
+    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 3);
 
     /* B2 through Kannel: with the database gone tipd answers 503 at once
      * and smsbox calls again with the same message id; once the database
