@@ -580,10 +580,16 @@ int sms_kannel(void *app, struct http_conn *conn, struct http_request *req,
     if (text == NULL)
         return http_response_error(res, 422, "the message text is missing",
                                    "text");
+    /* charset names the text's encoding (%C); a get-url without it still
+     * has coding (%c), and 2 is UCS-2 there. */
     const char *charset = field(&q, "charset");
-    if (charset != NULL && (util_ieq(charset, strlen(charset), "UTF-16BE") ||
-                            util_ieq(charset, strlen(charset), "UCS-2") ||
-                            util_ieq(charset, strlen(charset), "UTF-16"))) {
+    const char *coding = field(&q, "coding");
+    bool ucs2 = charset != NULL && charset[0] != '\0'
+                    ? util_ieq(charset, strlen(charset), "UTF-16BE") ||
+                          util_ieq(charset, strlen(charset), "UCS-2") ||
+                          util_ieq(charset, strlen(charset), "UTF-16")
+                    : coding != NULL && strcmp(coding, "2") == 0;
+    if (ucs2) {
         text = from_utf16be(req->arena, text, text_len);
         if (text == NULL)
             return http_response_error(

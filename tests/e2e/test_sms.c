@@ -151,6 +151,15 @@ static void replays_and_forgeries(struct e2e *e)
     CHECK_INT(send_one(e, ucs2), 200);
     CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = '举报'"),
               1);
+    /* A get-url without %C: coding=2 alone says UCS-2 (举报人). */
+    static const char coding_only[] =
+        "GET /sms/kannel?key=kannel-secret&from=1&to=2&text=%4E%3E%62%A5"
+        "%4E%BA&id=u2&smsc=fake&coding=2 HTTP/1.1\r\nHost: e2e\r\n"
+        "Connection: close\r\n\r\n";
+    CHECK_INT(send_one(e, coding_only), 200);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "'举报人'"),
+              1);
 
     long long before = count(e, "SELECT count(*) FROM reports");
     /* B3: forged callbacks of every gateway, all 403. */
