@@ -494,8 +494,15 @@ static void status_by_sms(struct e2e *e)
 {
     CHECK_INT(e2e_migrate(e), 0);
     /* One worker: the limit is per worker (each has its buckets). */
+    char gpath[400], gset[512];
+    snprintf(gpath, sizeof(gpath), "%s/generic.key", e->dir);
+    FILE *gf = fopen(gpath, "w");
+    CHECK(gf != NULL);
+    fprintf(gf, "g\n");
+    fclose(gf);
+    snprintf(gset, sizeof(gset), "sms_generic_key_file=%s", gpath);
     const char *const more[] = {"sms_status_per_hour=1", "sms_status_burst=3",
-                                "workers=1", NULL};
+                                "workers=1", gset, NULL};
     CHECK_INT(start_with_secret(e, more), 0);
     char body[2048], receipt[64], text[256];
     CHECK_INT(
@@ -542,6 +549,33 @@ static void status_by_sms(struct e2e *e)
                   sizeof(body)),
               200);
     CHECK_STR(body, "未找到该回执码对应的举报，请核对后重发。");
+    /* The generic JSON gateway: the reply in its format, no receipt. */
+    char json[256], req[1024], sig[65];
+    snprintf(json, sizeof(json),
+             "{\"message_id\":\"g-st\",\"from\":\"+8613900005555\","
+             "\"text\":\"%s\"}",
+             receipt);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    HMAC(EVP_sha256(), "g", 1, (const unsigned char *)json, strlen(json), md,
+         &mdlen);
+    for (int i = 0; i < 32; i++)
+        snprintf(sig + 2 * i, 3, "%02x", md[i]);
+    snprintf(req, sizeof(req),
+             "POST /sms/generic HTTP/1.1\r\nHost: e2e\r\nConnection: close"
+             "\r\nX-Signature: sha256=%s\r\nContent-Type: application/json"
+             "\r\nContent-Length: %zu\r\n\r\n%s",
+             sig, strlen(json), json);
+    struct e2e_reply r;
+    e2e_reply_init(&r);
+    CHECK_INT(e2e_exchange(e, req, strlen(req), 1, 10000, &r), 0);
+    snprintf(body, sizeof(body), "%.*s", r.count ? (int)r.r[0].body_len : 0,
+             r.count ? r.r[0].body : "");
+    int gstatus = r.count ? r.r[0].status : 0;
+    e2e_reply_free(&r);
+    CHECK_INT(gstatus, 200);
+    CHECK(strncmp(body, "{\"reply\":\"您的举报已收到，等待分办。最新答复：",
+                  60) == 0);
     CHECK_INT(count(e, "SELECT count(*) FROM reports"), 1);
     CHECK_INT(count(e, "SELECT count(*) FROM report_messages"), 3);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
