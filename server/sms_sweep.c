@@ -83,7 +83,9 @@ static void sweep_done(struct db_job *job, int status)
 void sms_sweep_tick(struct sms_sweep *s, struct db_session *db,
                     const struct config *c, uint64_t now_ms)
 {
-    if (s->busy || now_ms - s->last_ms < 1000 || !db_session_idle(db))
+    /* Queued behind group commit's batch in flight, not waiting for an
+     * idle moment, which a sustained burst may never leave. */
+    if (s->busy || now_ms - s->last_ms < 1000 || !db_session_ready(db))
         return;
     s->last_ms = now_ms;
     snprintf(s->parts_window, sizeof(s->parts_window), "%llu",

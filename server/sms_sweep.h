@@ -27,7 +27,7 @@ struct sms_sweep {
 };
 
 /* Starts a round if a second passed since the last one and the session
- * is idle; call from the worker's timer. */
+ * is up; call from the worker's timer. */
 void sms_sweep_tick(struct sms_sweep *s, struct db_session *db,
                     const struct config *c, uint64_t now_ms);
 
