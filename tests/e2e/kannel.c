@@ -9,6 +9,7 @@
 #include "kannel.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -486,13 +487,39 @@ int kannel_mo(struct kannel *k, const char *line, int timeout_ms, char *type,
     return kannel_reply(k, timeout_ms, type, data, cap);
 }
 
+/* Removes the files Kannel and fakesmsc wrote in dir (their logs hold
+ * the test's numbers), then dir itself if that left it empty. */
+static void remove_files(const char *dir)
+{
+    static const char *const prefixes[] = {"kannel.", "bearerbox.", "smsbox.",
+                                           "access.", "fakesmsc-"};
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *de;
+    char path[600];
+    while ((de = readdir(d)) != NULL)
+        for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+            if (strncmp(de->d_name, prefixes[i], strlen(prefixes[i])) == 0) {
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                unlink(path);
+                break;
+            }
+    closedir(d);
+    rmdir(dir);
+}
+
 void kannel_stop(struct kannel *k)
 {
     kill_reap(&k->fakesmsc);
     kill_reap(&k->smsbox);
     kill_reap(&k->bearerbox);
-    if (test_failed() && k->dir[0] != '\0') {
+    if (k->dir[0] == '\0')
+        return;
+    if (test_failed()) {
         tail(k->dir, "bearerbox.log");
         tail(k->dir, "smsbox.log");
+    } else {
+        remove_files(k->dir);
     }
 }

@@ -73,7 +73,8 @@ int kannel_mo(struct kannel *k, const char *line, int timeout_ms, char *type,
 int kannel_smsbox_log_count(const struct kannel *k, const char *needle);
 
 /* Kills and reaps every Kannel process; prints the logs' tails if the
- * test failed. */
+ * test failed, else removes the files Kannel wrote (and dir, if that
+ * empties it). */
 void kannel_stop(struct kannel *k);
 
 #endif
