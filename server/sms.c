@@ -386,12 +386,14 @@ const char *sms_repeat_key(const struct worker *w, struct arena *a,
 
 /*
  * Queues the SMS as a report; returns HTTP_ASYNC, or an error status with
- * res filled. key may be NULL (no message id: a new report each time).
+ * res filled. key may be NULL (no message id: the repeat window keys it).
+ * sent is when the gateway received the message (Unix seconds), or 0 if
+ * unknown: a message stored after a gateway's retries keeps its own time.
  */
 static int submit(struct worker *w, struct http_conn *conn,
                   struct http_request *req, struct http_response *res,
                   enum gateway gw, const char *scope, const char *key,
-                  const char *from, const char *text)
+                  const char *from, const char *text, double sent)
 {
     size_t n = strlen(text);
     if (n == 0 || !utf8_valid(text, n) || utf8_has_controls(text, n, true) ||
@@ -411,6 +413,8 @@ static int submit(struct worker *w, struct http_conn *conn,
     memset(r, 0, sizeof(*r));
     r->channel = REPORT_SMS;
     r->content = text;
+    r->has_received_at = sent > 0;
+    r->received_at = sent;
     r->has_sender_hash = true;
     sms_sender_hash(w, from, r->sender_hash);
 
@@ -495,7 +499,7 @@ static void part_stored(struct sms_parts_request *r, int status)
         for (int i = 0; i < 8; i++)
             o += snprintf(key + o, (size_t)(48 - o), "%02x", t[i]);
         if (submit(c->w, conn, &conn->req, res, GATEWAY_KANNEL, c->scope, key,
-                   c->from, r->joined) == HTTP_ASYNC)
+                   c->from, r->joined, 0) == HTTP_ASYNC)
             return;
     }
     http_conn_respond(conn, util_now_ms());
@@ -548,6 +552,17 @@ static const char *field(const struct form *f, const char *name)
 {
     const struct form_field *x = form_get(f, name);
     return x != NULL ? x->value : NULL;
+}
+
+/* Kannel's %T: Unix seconds, if it is a plausible time (2000 to a day
+ * ahead), else 0 (unknown: the store time is used). */
+static double unix_time(const char *s)
+{
+    uint64_t t = 0;
+    if (s == NULL || util_parse_u64(s, strlen(s), &t) != 0 || t < 946684800 ||
+        t > (uint64_t)time(NULL) + 86400)
+        return 0;
+    return (double)t;
 }
 
 int sms_kannel(void *app, struct http_conn *conn, struct http_request *req,
@@ -614,7 +629,7 @@ int sms_kannel(void *app, struct http_conn *conn, struct http_request *req,
         return submit_part(w, conn, req, res, scope, &part, field(&q, "from"),
                            text);
     return submit(w, conn, req, res, GATEWAY_KANNEL, scope, field(&q, "id"),
-                  field(&q, "from"), text);
+                  field(&q, "from"), text, unix_time(field(&q, "time")));
 }
 
 static int by_name(const void *a, const void *b)
@@ -683,7 +698,8 @@ int sms_twilio(void *app, struct http_conn *conn, struct http_request *req,
                                    NULL);
     const char *body = field(&f, "Body");
     return submit(w, conn, req, res, GATEWAY_TWILIO, "twilio",
-                  field(&f, "MessageSid"), field(&f, "From"), body ? body : "");
+                  field(&f, "MessageSid"), field(&f, "From"), body ? body : "",
+                  0);
 }
 
 int sms_generic(void *app, struct http_conn *conn, struct http_request *req,
@@ -740,7 +756,14 @@ int sms_generic(void *app, struct http_conn *conn, struct http_request *req,
                             ? arena_strndup(req->arena, id->valuestring,
                                             strlen(id->valuestring))
                             : NULL;
-        rc = submit(w, conn, req, res, GATEWAY_GENERIC, "generic", k, f, t);
+        /* A time we cannot read is no reason to lose the message. */
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "received_at");
+        double sent = 0;
+        if (!cJSON_IsString(at) ||
+            report_parse_time(at->valuestring, &sent) != 0)
+            sent = 0;
+        rc = submit(w, conn, req, res, GATEWAY_GENERIC, "generic", k, f, t,
+                    sent);
     }
     cJSON_Delete(root);
     return rc;

@@ -20,7 +20,9 @@
  * gets the first answer again (B1); without an id, the same sender and
  * text within sms_repeat_window_s does. A message that could not be stored
  * (database down, intake full) is answered 503 within intake's queue and
- * job timeouts, so the gateway retries (B2).
+ * job timeouts, so the gateway retries (B2); when it is stored at last it
+ * keeps the gateway's time of the message (Kannel's %T, the generic
+ * received_at) as received_at.
  *
  * A message that is only a receipt code, optionally after a keyword of
  * sms_status_keywords ("查询 ABCDE-…"), is a status query: the reply is the

@@ -185,8 +185,10 @@ static void replays_and_forgeries(struct e2e *e)
 
     /* Generic: a signed body is taken; the same signature on a changed
      * body is not. */
-    static const char body[] = "{\"message_id\":\"g1\",\"from\":\"+86139\","
-                               "\"to\":\"12388\",\"text\":\"通用网关举报\"}";
+    static const char body[] =
+        "{\"message_id\":\"g1\",\"from\":\"+86139\",\"to\":\"12388\","
+        "\"text\":\"通用网关举报\",\"received_at\":\"2026-11-30T08:00:00+08:"
+        "00\"}";
     unsigned char md[32];
     unsigned int n = 0;
     HMAC(EVP_sha256(), "generic-secret", 14, (const unsigned char *)body,
@@ -204,6 +206,10 @@ static void replays_and_forgeries(struct e2e *e)
     memcpy(tampered, "普通", strlen("普通"));
     CHECK_INT(send_one(e, req), 403);
     CHECK_INT(count(e, "SELECT count(*) FROM reports"), before + 1);
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "'通用网关举报' AND received_at = "
+                       "'2026-11-30T08:00:00+08:00'"),
+              1);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
 
@@ -372,6 +378,11 @@ static void kannel_end_to_end(struct e2e *e, struct kannel *k)
     CHECK_INT(status_of(e, receipt), 200);
     CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
                        "'有人\n受贿2'"),
+              1);
+    /* Stored after the outage, it keeps the time Kannel received it. */
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = "
+                       "'有人\n受贿2' AND received_at < stored_at - "
+                       "interval '1 second'"),
               1);
 
     /* A long message in two parts, the second first (8-bit data as
@@ -666,7 +677,7 @@ static int kannel_timed(const struct e2e *e, int id, char *body, size_t cap,
     char q[512];
     snprintf(q, sizeof(q),
              "from=%%2B86137%08d&to=12388&text=%%E4%%B8%%BE%%E6%%8A%%A5%d"
-             "&id=b2-%d&smsc=fake&charset=UTF-8",
+             "&id=b2-%d&smsc=fake&charset=UTF-8&time=1796100000",
              id, id, id);
     uint64_t t0 = e2e_now_ms();
     int status = kannel_get(e, q, body, cap);
@@ -748,6 +759,10 @@ static void database_outage(struct e2e *e)
                 CHECK_STR(body, first[i]);
         }
     CHECK_INT(count(e, "SELECT count(*) FROM reports"), B2_TOTAL);
+    /* Each keeps Kannel's time of the message (%T), not the store time. */
+    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE received_at = "
+                       "to_timestamp(1796100000)"),
+              B2_TOTAL);
     CHECK_INT(count(e, "SELECT count(*) FROM idempotency_keys WHERE "
                        "scope = 'kannel:fake' AND key LIKE 'b2-%'"),
               B2_TOTAL);
