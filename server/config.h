@@ -136,6 +136,43 @@
     S(sms_generic_key_file, "",                                                \
       "file holding the HMAC-SHA256 key of /sms/generic; or set "              \
       "TIPD_SMS_GENERIC_KEY; unset: /sms/generic refuses every callback")      \
+    S(sms_aliyun_key_file, "",                                                 \
+      "file holding the secret of /sms/aliyun (Alibaba Cloud SMS uplink "      \
+      "push: configure the URL .../sms/aliyun?key=SECRET); or set "            \
+      "TIPD_SMS_ALIYUN_KEY; unset: /sms/aliyun refuses every callback")        \
+    U(sms_cloud_batch_max, 100, 1, 1000,                                       \
+      "most messages one cloud gateway callback may carry (a JSON array); "    \
+      "more is 413")                                                           \
+    U(sms_repeat_window_s, 60, 0, 86400,                                       \
+      "an SMS without a gateway message id whose sender and text equal one "   \
+      "received less than this many seconds before is a repeat: it gets the "  \
+      "first reply and stores nothing; 0 disables")                            \
+    U(sms_repeat_slots, 16384, 64, 16777216,                                   \
+      "messages without a message id whose first sighting tipd remembers "     \
+      "(32 bytes each, shared by the workers), so a repeat across a window's " \
+      "edge is still one report")                                              \
+    S(sms_status_keywords, "查询,CX,status",                                   \
+      "comma-separated words that may precede a receipt code in a status "     \
+      "SMS (an SMS that is only a code, or a keyword and a code, is "          \
+      "answered with the report's state, not stored); ASCII case ignored")     \
+    U(sms_status_per_hour, 6, 0, 1000000,                                      \
+      "status SMS answered per sender (keyed hash of the number) per hour "    \
+      "and worker; more get a 'try later' reply; 0 disables")                  \
+    U(sms_status_burst, 3, 1, 1000,                                            \
+      "status SMS a sender may send at once before sms_status_per_hour "       \
+      "applies")                                                               \
+    U(sms_parts_window_s, 600, 1, 86400,                                       \
+      "the parts of a long SMS that arrive separately (UDH reference and "     \
+      "sequence) are joined into one report; a message still missing parts "   \
+      "this many seconds after its first is stored as a fragment report "      \
+      "with the gaps marked")                                                  \
+    U(sms_parts_max, 32, 2, 100,                                               \
+      "most parts one long SMS may have; a part naming more is refused "       \
+      "with 422")                                                              \
+    U(sms_reply_max_chars, 200, 70, 1000,                                      \
+      "longest reply SMS in characters (70 fit one UCS-2 SMS; Kannel's "       \
+      "max-messages must allow the rest); a longer staff message in a "        \
+      "status reply is cut with '…'")                                          \
     S(rules_file, "",                                                          \
       "the triage rules file (units, jurisdiction, categories, rules; "        \
       "spec/triage.md); empty: no triage. Read again on SIGHUP; a bad file "   \

@@ -202,6 +202,9 @@ static int cmd_serve(struct config *c, int argc, char **argv)
                       sizeof(secrets.sms_twilio_token), err, sizeof(err)) < 0 ||
         config_secret("TIPD_SMS_GENERIC_KEY", c->sms_generic_key_file,
                       secrets.sms_generic_key, sizeof(secrets.sms_generic_key),
+                      err, sizeof(err)) < 0 ||
+        config_secret("TIPD_SMS_ALIYUN_KEY", c->sms_aliyun_key_file,
+                      secrets.sms_aliyun_key, sizeof(secrets.sms_aliyun_key),
                       err, sizeof(err)) < 0) {
         fprintf(stderr, "tipd serve: configuration error: %s\n", err);
         return 1;

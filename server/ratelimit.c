@@ -75,6 +75,13 @@ void ratelimit_init(struct ratelimit *r, size_t slots, uint64_t per_minute,
     r->burst = burst > 0 ? (double)burst : 1.0;
 }
 
+void ratelimit_init_per_hour(struct ratelimit *r, size_t slots,
+                             uint64_t per_hour, uint64_t burst)
+{
+    ratelimit_init(r, slots, per_hour, burst);
+    r->per_ms = (double)per_hour / 3600000.0;
+}
+
 void ratelimit_cleanup(struct ratelimit *r)
 {
     free(r->slots);

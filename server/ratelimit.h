@@ -46,6 +46,9 @@ struct ratelimit {
 /* per_minute 0 disables limiting. slots is rounded up to a power of two. */
 void ratelimit_init(struct ratelimit *r, size_t slots, uint64_t per_minute,
                     uint64_t burst);
+/* The same with a rate per hour, for slow limits (status SMS). */
+void ratelimit_init_per_hour(struct ratelimit *r, size_t slots,
+                             uint64_t per_hour, uint64_t burst);
 void ratelimit_cleanup(struct ratelimit *r);
 /* Forgets every bucket (after a key rotation). */
 void ratelimit_reset(struct ratelimit *r);

@@ -47,6 +47,9 @@ static const struct route table[] = {
      intake_admit},
     {HTTP_METHOD_POST, "/sms/generic", sms_generic, 131072, "sms_generic",
      intake_admit},
+    /* A cloud platform's push: up to sms_cloud_batch_max messages. */
+    {HTTP_METHOD_POST, "/sms/aliyun", sms_aliyun, 1048576, "sms_aliyun",
+     intake_admit},
     /* Staff case work (casework.c); bodies are a few fields and a note. */
     {HTTP_METHOD_GET, "/api/v1/staff/queues", casework_get_queues, 0,
      "staff_queues", NULL},

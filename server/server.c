@@ -192,15 +192,21 @@ int server_run(const struct config *config, const struct router *router,
            sizeof(s.sms_twilio_token));
     memcpy(s.sms_generic_key, secrets->sms_generic_key,
            sizeof(s.sms_generic_key));
+    memcpy(s.sms_aliyun_key, secrets->sms_aliyun_key, sizeof(s.sms_aliyun_key));
     atomic_init(&s.connections, 0);
     atomic_init(&s.stopping, false);
     metrics_triage_init(&s.triage_metrics);
     s.worker_count = config->workers ? config->workers : cpu_count();
+    if (sms_repeats_init(&s.sms_repeats, config->sms_repeat_slots) != 0) {
+        log_error("sms_repeats_failed", "reason=\"no mutex\"");
+        return 1;
+    }
 
     int *fds = xcalloc(s.worker_count, sizeof(int));
     if (bind_all(config, fds, s.worker_count) != 0) {
         free(fds);
         free(s.staff_conninfo);
+        sms_repeats_cleanup(&s.sms_repeats);
         return 1;
     }
     s.workers = xcalloc(s.worker_count, sizeof(struct worker));
@@ -262,6 +268,7 @@ int server_run(const struct config *config, const struct router *router,
     free(s.workers);
     free(s.metrics);
     free(s.staff_conninfo);
+    sms_repeats_cleanup(&s.sms_repeats);
     if (rc != 0)
         return 1;
     log_info("stopped", "clean=1");

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "http_conn.h"
 #include "metrics.h"
+#include "sms_repeat.h"
 #include "triage_worker.h"
 
 struct worker;
@@ -37,6 +38,7 @@ struct server {
     char sms_kannel_key[256];      /* "" when not configured */
     char sms_twilio_token[256];    /* "" when not configured */
     char sms_generic_key[256];     /* "" when not configured */
+    char sms_aliyun_key[256];      /* "" when not configured */
     struct worker *workers;        /* owned: worker_count of them */
     size_t worker_count;
     struct metrics **metrics;    /* owned array; each worker's metrics */
@@ -44,6 +46,9 @@ struct server {
     atomic_bool stopping;        /* SIGTERM/SIGINT received */
     struct triage_worker triage; /* started with a rules_file */
     struct triage_metrics triage_metrics; /* its figures, for /metrics */
+
+    /* SMS without a message id: first sightings, shared by the workers. */
+    struct sms_repeats sms_repeats;
 };
 
 /*
@@ -56,6 +61,7 @@ struct server_secrets {
     char sms_kannel_key[256];
     char sms_twilio_token[256];
     char sms_generic_key[256];
+    char sms_aliyun_key[256];
 };
 
 int server_run(const struct config *config, const struct router *router,

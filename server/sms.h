@@ -17,7 +17,19 @@
  * number): follow-ups from one number thread together, and the number is
  * never stored or logged. A callback whose proof fails is 403 and leaves
  * nothing behind (spec/reliability.md B3); one whose message id was seen
- * gets the first answer again (B1).
+ * gets the first answer again (B1); without an id, the same sender and
+ * text within sms_repeat_window_s does. A message that could not be stored
+ * (database down, intake full) is answered 503 within intake's queue and
+ * job timeouts, so the gateway retries (B2); when it is stored at last it
+ * keeps the gateway's time of the message (Kannel's %T, the generic
+ * received_at) as received_at.
+ *
+ * A message that is only a receipt code, optionally after a keyword of
+ * sms_status_keywords ("查询 ABCDE-…"), is a status query: the reply is the
+ * report's state and the newest staff message, nothing is stored, and a
+ * sender (by hash) gets sms_status_per_hour answers per worker. Kannel's
+ * callbacks with a UDH concatenation element are parts of a long message
+ * (sms_parts.h, B4).
  */
 #ifndef TIPD_SMS_H
 #define TIPD_SMS_H
@@ -30,6 +42,29 @@ int sms_twilio(void *app, struct http_conn *conn, struct http_request *req,
                struct http_response *res);
 int sms_generic(void *app, struct http_conn *conn, struct http_request *req,
                 struct http_response *res);
+/* POST /sms/aliyun: Alibaba Cloud SMS's uplink push (sms_aliyun.c). */
+int sms_aliyun(void *app, struct http_conn *conn, struct http_request *req,
+               struct http_response *res);
+
+/* --- shared by the adapters (sms.c, sms_aliyun.c) ------------------------ */
+
+struct worker;
+struct arena;
+
+/* HMAC(receipt key, "sms-sender" NUL number) into out: threads a sender's
+ * messages without keeping the number. */
+void sms_sender_hash(const struct worker *w, const char *number,
+                     unsigned char out[32]);
+
+/*
+ * For a message without a gateway message id: the idempotency key that
+ * makes the same sender and text (identity, len bytes) within
+ * sms_repeat_window_s one report, and *scope replaced by its "repeat:"
+ * scope; both in a. NULL (scope unchanged) when the window is 0.
+ */
+const char *sms_repeat_key(const struct worker *w, struct arena *a,
+                           const char *identity, size_t len,
+                           const char **scope);
 
 /*
  * Twilio's signature of url and the form parameters: base64 of

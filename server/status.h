@@ -21,7 +21,8 @@ struct worker;
 /*
  * Writes the answer of a lookup: outcome 200 (row is the report's state
  * and messages as a JSON document), 201 (message added), 404 (unknown
- * code) or 503 (database).
+ * code) or 503 (database). res is always the waiting connection's own
+ * (conn->res), so a render may find the connection with container_of.
  */
 typedef void (*status_render_cb)(struct http_response *res, int outcome,
                                  const char *row, void *data);

@@ -228,6 +228,9 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = util_now_ms();
     bool force = w->stopping && now >= w->stop_deadline_ms;
     batcher_expire(&w->batcher, now);
+    /* One sweeper per node is enough; SKIP LOCKED keeps nodes apart. */
+    if (w->index == 0 && !w->stopping)
+        sms_sweep_tick(&w->sms_sweep, &w->db, w->server->config, now);
     if (now - w->rl_key.made_ms >=
         w->server->config->rate_limit_key_rotation_s * 1000) {
         ratelimit_key_init(&w->rl_key, now);
@@ -301,6 +304,8 @@ int worker_init(struct worker *w, struct server *server, int index, int fd)
     const struct config *c = server->config;
     ratelimit_init(&w->limits, c->rate_limit_slots, c->rate_limit_per_minute,
                    c->rate_limit_burst);
+    ratelimit_init_per_hour(&w->sms_status, c->rate_limit_slots,
+                            c->sms_status_per_hour, c->sms_status_burst);
     if (ratelimit_key_init(&w->rl_key, util_now_ms()) != 0)
         return UV_EIO;
     uv_tcp_init(&w->loop, &w->listener);
@@ -321,6 +326,7 @@ int worker_init(struct worker *w, struct server *server, int index, int fd)
         uv_loop_close(&w->loop);
         metrics_cleanup(&w->metrics);
         ratelimit_cleanup(&w->limits);
+        ratelimit_cleanup(&w->sms_status);
     }
     return rc;
 }
@@ -357,5 +363,6 @@ void worker_join(struct worker *w)
     metrics_cleanup(&w->metrics);
     ratelimit_cleanup(&w->limits);
     regions_cache_cleanup(&w->regions);
+    ratelimit_cleanup(&w->sms_status);
     OPENSSL_cleanse(&w->rl_key, sizeof(w->rl_key));
 }

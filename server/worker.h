@@ -27,6 +27,7 @@
 #include "db.h"
 #include "staffdb.h"
 #include "metrics.h"
+#include "sms_sweep.h"
 
 #define WORKER_SWEEP_MS 100
 
@@ -43,9 +44,14 @@ struct worker {
     uv_thread_t thread;
     struct metrics metrics; /* written by this thread only */
     struct db_session db;
-    struct batcher batcher;       /* group commit on db */
-    struct staffdb staff;         /* the staff API's walled session */
-    struct ratelimit limits;      /* public routes' token buckets */
+    struct batcher batcher;      /* group commit on db */
+    struct staffdb staff;        /* the staff API's walled session */
+    struct ratelimit limits;     /* public routes' token buckets */
+    struct ratelimit sms_status; /* status SMS per sender hash */
+
+    /* Worker 0's SMS housekeeping: fragments, expired repeat keys. */
+    struct sms_sweep sms_sweep;
+
     struct ratelimit_key rl_key;  /* in memory only; rotated */
     struct regions_cache regions; /* the public form's region list */
     struct client *clients;       /* owned list of open connections */

@@ -16,6 +16,8 @@
     X(unit, headscan_limits)                                                   \
     X(unit, router_matches_params)                                             \
     X(unit, receipt_codes)                                                     \
+    X(unit, sms_udh_parts)                                                     \
+    X(unit, sms_repeat_windows)                                                \
     X(unit, report_json_fields)                                                \
     X(unit, report_times)                                                      \
     X(unit, ratelimit_clients_and_buckets)                                     \
@@ -83,6 +85,12 @@
     X(e2e, intake_web_form)                                                    \
     X(e2e, pages_form_status_console)                                          \
     X(e2e, sms_replays_and_forgeries)                                          \
+    X(e2e, sms_kannel_end_to_end)                                              \
+    X(e2e, sms_status_by_sms)                                                  \
+    X(e2e, sms_repeat_window)                                                  \
+    X(e2e, sms_database_outage)                                                \
+    X(e2e, sms_multipart)                                                      \
+    X(e2e, sms_aliyun_push)                                                    \
     X(e2e, triage_routes_reports_to_cases)                                     \
     X(e2e, triage_rules_reload_on_sighup)                                      \
     X(e2e, triage_late_commit_is_triaged)                                      \

@@ -542,7 +542,7 @@ struct identity {
 static const char *const public_routes[] = {
     "/", "/report", "/status", "/healthz", "/readyz", "/metrics",
     "/api/v1/reports", "/sms/kannel", "/sms/twilio", "/sms/generic",
-    "/api/v1/status", "/api/v1/status/messages",
+    "/sms/aliyun", "/api/v1/status", "/api/v1/status/messages",
     /* Static files: the console's page and scripts hold no data. */
     "/form.js", "/staff/", "/staff/console.js", NULL};
 
