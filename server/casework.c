@@ -138,9 +138,71 @@ static const char queues_sql[] =
     "DESC, real_name DESC, due_at, id) FROM leased),"                          \
     " '[]'))::text FROM (SELECT count(*) FROM audit) a"
 
-static const char claim_sql[] =
-    CLAIM_SQL("unit_id = $1 AND queue = $4 AND assignee_staff_id IS NULL",
-              "EXISTS (SELECT 1 FROM queues WHERE unit_id = $1 AND name = $4)");
+/*
+ * A claim on a unit's queue, for every claimer of the queue whose request
+ * arrived in the same group (staffdb.h: mergeable calls), in one
+ * statement: $1 the claimers, a JSON array of {n, staff, role, max,
+ * lease}; $2 unit, $3 queue, $4 max attempts. The most pressing cases are
+ * locked once, as many as all claimers asked for, and dealt out in the
+ * claimers' order: claimer n gets the slots first..first+max-1. One row per
+ * claimer, in order: the outcome and its cases. Cases assigned to a member
+ * wait in that member's own queue instead.
+ */
+static const char claim_queue_sql[] =
+    "WITH req AS (SELECT r.n, r.staff, r.role, r.max, r.lease,"
+    " (sum(r.max) OVER (ORDER BY r.n) - r.max)::int AS first"
+    " FROM jsonb_to_recordset($1::jsonb) AS r(n int, staff bigint,"
+    " role text, max int, lease int)),"
+    " total AS (SELECT coalesce(sum(max), 0)::int AS k FROM req),"
+    " parked AS (UPDATE cases c SET status = 'parked', lease_token = NULL,"
+    " lease_staff_id = NULL, lease_expires_at = NULL, updated_at = now()"
+    " FROM (SELECT id FROM cases WHERE unit_id = $2 AND queue = $3"
+    " AND assignee_staff_id IS NULL AND status = 'leased'"
+    " AND lease_expires_at < now() AND attempts >= $4::int"
+    " FOR UPDATE SKIP LOCKED) x WHERE c.id = x.id RETURNING c.id),"
+    " fresh AS (SELECT id, priority, real_name, due_at FROM cases"
+    " WHERE unit_id = $2 AND queue = $3 AND assignee_staff_id IS NULL"
+    " AND status = 'new' ORDER BY priority DESC, real_name DESC, due_at, id"
+    " LIMIT (SELECT k FROM total) FOR UPDATE SKIP LOCKED),"
+    " stale AS (SELECT id, priority, real_name, due_at FROM cases"
+    " WHERE unit_id = $2 AND queue = $3 AND assignee_staff_id IS NULL"
+    " AND status = 'leased' AND lease_expires_at < now()"
+    " AND attempts < $4::int ORDER BY lease_expires_at"
+    " LIMIT (SELECT k FROM total) FOR UPDATE SKIP LOCKED),"
+    " picked AS (SELECT id, (row_number() OVER (ORDER BY priority DESC,"
+    " real_name DESC, due_at, id) - 1)::int AS slot FROM (SELECT * FROM fresh"
+    " UNION ALL SELECT * FROM stale) AS candidates ORDER BY priority DESC,"
+    " real_name DESC, due_at, id LIMIT (SELECT k FROM total)),"
+    " given AS (SELECT p.id, r.n, r.staff, r.lease FROM picked p JOIN req r"
+    " ON p.slot >= r.first AND p.slot < r.first + r.max),"
+    " leased AS (UPDATE cases c SET status = 'leased',"
+    " lease_token = gen_random_uuid(), lease_staff_id = g.staff,"
+    " lease_expires_at = now() + make_interval(secs => g.lease),"
+    " attempts = c.attempts + 1,"
+    " owner_staff_id = coalesce(c.owner_staff_id, g.staff),"
+    " updated_at = now() FROM given g WHERE c.id = g.id"
+    /* Found by key: with the claimers' count unknown to the planner, a
+     * join alone was planned as a merge along the whole primary key (a
+     * claim read every case up to the one it took). */
+    " AND c.id = ANY ((SELECT array_agg(id) FROM given)::bigint[])"
+    " RETURNING c.id, g.n, g.staff, c.lease_token, c.lease_expires_at,"
+    " c.priority, c.real_name, c.category, c.due_at, c.report_count,"
+    " c.attempts),"
+    " audit AS (SELECT audit_append(l.staff, $2, r.role, 'claim', l.id,"
+    " jsonb_build_object('queue', $3::text, 'attempt', l.attempts)) AS h"
+    " FROM leased l JOIN req r ON r.n = l.n UNION ALL"
+    " SELECT audit_append(NULL, $2, NULL, 'park', id,"
+    " jsonb_build_object('queue', $3::text)) FROM parked),"
+    " done AS (SELECT count(*) FROM audit)"
+    " SELECT CASE WHEN EXISTS (SELECT 1 FROM queues WHERE unit_id = $2"
+    " AND name = $3) THEN 'ok' ELSE 'not_found' END,"
+    " json_build_object('queue', $3::text, 'cases', coalesce((SELECT"
+    " json_agg(json_build_object('id', l.id, 'lease_token', l.lease_token,"
+    " 'lease_expires_at', l.lease_expires_at, 'priority', l.priority,"
+    " 'real_name', l.real_name, 'category', l.category, 'due_at', l.due_at,"
+    " 'report_count', l.report_count, 'attempt', l.attempts) ORDER BY"
+    " l.priority DESC, l.real_name DESC, l.due_at, l.id) FROM leased l"
+    " WHERE l.n = r.n), '[]'))::text FROM req r, done ORDER BY r.n";
 
 static const char claim_mine_sql[] =
     CLAIM_SQL("unit_id = $1 AND assignee_staff_id = $2::bigint", "true");
@@ -301,14 +363,14 @@ static const char message_sql[] =
 /* --- the calls --------------------------------------------------------------
  */
 
-static void op_result(struct staff_call *call, const PGresult *res)
+static void op_result(struct staff_call *call, const PGresult *res, int row)
 {
     struct op *o = (struct op *)call;
-    if (PQntuples(res) != 1)
+    if (row >= PQntuples(res) || (call->item == NULL && PQntuples(res) != 1))
         return;
-    snprintf(o->outcome, sizeof(o->outcome), "%s", PQgetvalue(res, 0, 0));
-    if (!PQgetisnull(res, 0, 1)) {
-        const char *v = PQgetvalue(res, 0, 1);
+    snprintf(o->outcome, sizeof(o->outcome), "%s", PQgetvalue(res, row, 0));
+    if (!PQgetisnull(res, row, 1)) {
+        const char *v = PQgetvalue(res, row, 1);
         o->json = arena_strndup(o->conn->req.arena, v, strlen(v));
     }
 }
@@ -389,9 +451,24 @@ static void authed(struct staff_call *call, int status)
                             NULL);
     } else {
         snprintf(o->staff_id, sizeof(o->staff_id), "%lld", call->who.staff_id);
-        o->params[0] = call->who.unit;
-        o->params[1] = o->staff_id;
-        o->params[2] = call->who.role;
+        if (call->sql == claim_queue_sql) {
+            /* One claimer of the queue: $1 is filled in by staffdb. */
+            char *item = arena_alloc(o->conn->req.arena, 128);
+            snprintf(item, 128,
+                     "\"staff\":%s,\"role\":\"%s\",\"max\":%s,"
+                     "\"lease\":%s",
+                     o->staff_id, call->who.role, o->params[4], o->params[5]);
+            call->item = item;
+            o->params[0] = NULL;
+            o->params[1] = call->who.unit;
+            o->params[2] = o->params[3];
+            o->params[3] = MAX_ATTEMPTS;
+            call->nparams = 4;
+        } else {
+            o->params[0] = call->who.unit;
+            o->params[1] = o->staff_id;
+            o->params[2] = call->who.role;
+        }
         call->params = o->params;
         call->result = op_result;
         call->done = op_done;
@@ -569,9 +646,9 @@ int casework_post_claim(void *app, struct http_conn *conn,
     if (rc != 0)
         return res->status;
     /* "mine" is the caller's own queue, never a unit's queue name. */
-    struct op *o =
-        op_new(req, OP_CLAIM,
-               strcmp(queue, "mine") == 0 ? claim_mine_sql : claim_sql, 7);
+    struct op *o = op_new(
+        req, OP_CLAIM,
+        strcmp(queue, "mine") == 0 ? claim_mine_sql : claim_queue_sql, 7);
     o->params[3] = queue;
     o->params[4] = arena_printf_long(req, max);
     o->params[5] = arena_printf_long(req, lease);

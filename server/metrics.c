@@ -48,6 +48,7 @@ void metrics_init(struct metrics *m, const struct router *router)
     atomic_init(&m->intake_commit_ms, 0);
     atomic_init(&m->staff_groups, 0);
     atomic_init(&m->staff_actions, 0);
+    atomic_init(&m->staff_statements, 0);
     atomic_init(&m->staff_groups_split, 0);
 }
 
@@ -155,7 +156,7 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
     int64_t open = 0, pending = 0;
     uint64_t accepted = 0, refused = 0, connects = 0, failures = 0;
     uint64_t batches = 0, stored = 0, commit_ms = 0;
-    uint64_t groups = 0, actions = 0, split = 0;
+    uint64_t groups = 0, actions = 0, statements = 0, split = 0;
     int ready = 0;
     for (size_t w = 0; w < n; w++) {
         open += atomic_load_explicit(&all[w]->connections_open,
@@ -171,6 +172,7 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         commit_ms += get(&all[w]->intake_commit_ms);
         groups += get(&all[w]->staff_groups);
         actions += get(&all[w]->staff_actions);
+        statements += get(&all[w]->staff_statements);
         split += get(&all[w]->staff_groups_split);
         ready += atomic_load_explicit(&all[w]->db_ready, memory_order_relaxed);
     }
@@ -229,12 +231,16 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         "# HELP tipd_staff_actions_total Staff actions sent in them.\n"
         "# TYPE tipd_staff_actions_total counter\n"
         "tipd_staff_actions_total %llu\n"
+        "# HELP tipd_staff_statements_total Statements those actions ran as "
+        "(claims on one queue that arrive together share one).\n"
+        "# TYPE tipd_staff_statements_total counter\n"
+        "tipd_staff_statements_total %llu\n"
         "# HELP tipd_staff_groups_split_total Failed groups run again one "
         "action at a time.\n"
         "# TYPE tipd_staff_groups_split_total counter\n"
         "tipd_staff_groups_split_total %llu\n",
         (unsigned long long)groups, (unsigned long long)actions,
-        (unsigned long long)split);
+        (unsigned long long)statements, (unsigned long long)split);
     return rc ? -1 : 0;
 }
 

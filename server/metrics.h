@@ -37,6 +37,8 @@ struct metrics {
     _Atomic uint64_t intake_commit_ms;    /* sum of batch round trips */
     _Atomic uint64_t staff_groups;        /* staff action transactions */
     _Atomic uint64_t staff_actions;       /* staff actions in them */
+    _Atomic uint64_t staff_statements;    /* their statements (merged
+                                             claims share one) */
     _Atomic uint64_t staff_groups_split;  /* failed groups run one by one */
 };
 

@@ -7,12 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log.h"
 #include "util.h"
 
 static const char who_sql[] =
     "SELECT staff_id, unit_id, role FROM tipd_whoami($1)";
-static const char bind_sql[] = "SELECT set_config('tipd.token', $1, true)";
+/* The binding, and no JIT: a claim's LIMIT is known only when it runs, so
+ * its estimate grows with the queue and crosses jit_above_cost at some
+ * 100,000 cases, where compiling took 60 ms for a statement that runs in
+ * one. Both last until the transaction ends. */
+static const char bind_sql[] =
+    "SELECT set_config('tipd.token', $1, true), set_config('jit', 'off', true)";
 
 static void pump(struct staffdb *s);
 
@@ -127,6 +133,66 @@ static void who_done(struct db_job *job, int status)
 /* --- the act-trip ------------------------------------------------------------
  */
 
+/* Whether b can join the statement of a (see staff_call.item). */
+static bool mergeable(const struct staff_call *a, const struct staff_call *b)
+{
+    if (a->item == NULL || b->item == NULL || a->solo || b->solo ||
+        a->sql != b->sql || a->nparams != b->nparams)
+        return false;
+    for (int i = 1; i < a->nparams; i++)
+        if (strcmp(a->params[i], b->params[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Marks each call with the calls its statement answers (span); returns
+ * the number of statements. */
+static int plan_statements(struct staff_trip *t)
+{
+    int statements = 0;
+    struct staff_call *head = NULL;
+    for (struct staff_call *c = t->calls; c != NULL; c = c->next) {
+        c->span = 0;
+        if (head != NULL && mergeable(head, c)) {
+            head->span++;
+            continue;
+        }
+        head = c;
+        head->span = 1;
+        statements++;
+    }
+    return statements;
+}
+
+/* Sends the statement of head (with the span - 1 calls after it). */
+static int send_statement(struct staffdb *s, PGconn *pg, const char *name,
+                          struct staff_call *head)
+{
+    if (head->item == NULL)
+        return PQsendQueryPrepared(pg, name, head->nparams, head->params, NULL,
+                                   NULL, 0) == 1
+                   ? 0
+                   : -1;
+    struct buf items;
+    buf_init(&items, (size_t)1 << 24);
+    buf_appends(&items, "[");
+    struct staff_call *c = head;
+    for (int n = 0; n < head->span; n++, c = c->next)
+        buf_printf(&items, "%s{\"n\":%d,%s}", n > 0 ? "," : "", n, c->item);
+    buf_appends(&items, "]");
+    const char *params[STAFFDB_PARAMS_MAX];
+    int np =
+        head->nparams < STAFFDB_PARAMS_MAX ? head->nparams : STAFFDB_PARAMS_MAX;
+    params[0] = items.data; /* NUL-ended by buf */
+    for (int i = 1; i < np; i++)
+        params[i] = head->params[i];
+    /* libpq copies the parameters into its buffer at once. */
+    int rc =
+        PQsendQueryPrepared(pg, name, np, params, NULL, NULL, 0) == 1 ? 0 : -1;
+    buf_cleanup(&items);
+    return rc;
+}
+
 static int act_send(struct db_job *job, PGconn *pg)
 {
     struct staff_trip *t = container_of(job, struct staff_trip, job);
@@ -136,28 +202,37 @@ static int act_send(struct db_job *job, PGconn *pg)
     t->prepares = 0;
     t->last_seen = false;
     t->failed = false;
+    t->statements = plan_statements(t);
+    t->cursor = t->calls;
+    if (s->metrics != NULL)
+        atomic_fetch_add_explicit(&s->metrics->staff_statements,
+                                  (uint64_t)t->statements,
+                                  memory_order_relaxed);
     if (prepared(s, pg, bind_sql, 1, &t->prepares, bind_name) == NULL)
         return -1;
     for (struct staff_call *c = t->calls; c != NULL; c = c->next)
-        if (prepared(s, pg, c->sql, c->nparams, &t->prepares, name) == NULL)
+        if (c->span > 0 &&
+            prepared(s, pg, c->sql, c->nparams, &t->prepares, name) == NULL)
             return -1;
     /* No BEGIN and COMMIT: the statements up to the pipeline's sync are one
      * implicit transaction, which commits at the sync, or rolls back at
      * the first error and leaves the session clean (an explicit block
-     * would stay open and aborted, failing every later trip). */
+     * would stay open and aborted, failing every later trip). Each
+     * statement runs bound to its (first) caller's token. */
     for (struct staff_call *c = t->calls; c != NULL; c = c->next) {
+        if (c->span == 0)
+            continue;
         const char *bind[1] = {c->token};
         int unused = 0;
         if (PQsendQueryPrepared(pg, bind_name, 1, bind, NULL, NULL, 0) != 1 ||
             prepared(s, pg, c->sql, c->nparams, &unused, name) == NULL ||
-            PQsendQueryPrepared(pg, name, c->nparams, c->params, NULL, NULL,
-                                0) != 1)
+            send_statement(s, pg, name, c) != 0)
             return -1;
     }
     return 0;
 }
 
-/* Results: the PREPAREs sent, then (bind, statement) per call. */
+/* Results: the PREPAREs sent, then (bind, statement) per statement. */
 static void act_result(struct db_job *job, const PGresult *res)
 {
     struct staff_trip *t = container_of(job, struct staff_trip, job);
@@ -171,24 +246,28 @@ static void act_result(struct db_job *job, const PGresult *res)
         }
         return;
     }
-    struct staff_call *c = nth(t->calls, index / 2);
+    struct staff_call *head = t->cursor;
     if (st == PGRES_FATAL_ERROR) {
         const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (!t->failed)
             log_error("staff_statement_failed", "sqlstate=%s group=%d",
                       code ? code : "", t->count);
         t->failed = true;
-        if (c != NULL && !c->failed) {
-            c->failed = true;
-            snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", code ? code : "");
+        if (head != NULL && !head->failed) {
+            head->failed = true;
+            snprintf(head->sqlstate, sizeof(head->sqlstate), "%s",
+                     code ? code : "");
         }
-        return;
-    }
-    if (c != NULL && index % 2 == 1 && st == PGRES_TUPLES_OK) {
-        c->result(c, res);
-        if (index == 2 * t->count - 1)
+    } else if (head != NULL && index % 2 == 1 && st == PGRES_TUPLES_OK) {
+        struct staff_call *c = head;
+        for (int row = 0; row < head->span; row++, c = c->next)
+            if (row < PQntuples(res))
+                c->result(c, res, row);
+        if (index == 2 * t->statements - 1)
             t->last_seen = true;
     }
+    if (index % 2 == 1 && head != NULL)
+        t->cursor = nth(head, head->span);
 }
 
 static void push_front(struct staffdb *s, struct staff_call *calls)

@@ -33,11 +33,15 @@
 
 struct staff_call;
 
+#define STAFFDB_PARAMS_MAX 8 /* parameters of a mergeable statement */
+
 /* The who-trip's end. status: 0 (call->who is set), 401 (unknown or
  * revoked token), 503 (the session failed). */
 typedef void (*staff_who_cb)(struct staff_call *call, int status);
-/* The result of the call's statement; borrowed for the call. */
-typedef void (*staff_result_cb)(struct staff_call *call, const PGresult *res);
+/* The result of the call's statement, the call's answer in row `row`;
+ * borrowed for the call. */
+typedef void (*staff_result_cb)(struct staff_call *call, const PGresult *res,
+                                int row);
 /* The act-trip's end. status: 0 if its transaction's outcome is known
  * (committed says whether it committed; sqlstate names the first failed
  * statement of the call, or is empty), negative if the session failed
@@ -51,6 +55,15 @@ struct staff_call {
     const char *sql;   /* borrowed */
     const char *const *params;
     int nparams;
+    /*
+     * Mergeable calls: item is a JSON object's members (borrowed). Calls
+     * next to each other in a group with the same sql and the same
+     * params[1..] run as one statement, bound to the first one's token
+     * (they share the unit, a params[1..] value), with params[0] the array
+     * of their items, each given "n" (0, 1, ...): the statement answers
+     * one row per item, in that order. NULL: a statement of its own.
+     */
+    const char *item;
     staff_who_cb who_done;
     staff_result_cb result;
     staff_done_cb done;
@@ -60,6 +73,8 @@ struct staff_call {
     bool solo;        /* runs in a group of its own (after a failed group) */
     bool failed;      /* its statement failed */
     char sqlstate[6]; /* of that failure */
+    int span;         /* act: calls its statement answers (0: merged into
+                         an earlier call's) */
     struct staff_call *next;
 };
 
@@ -69,7 +84,9 @@ struct staff_trip {
     struct staffdb *owner;
     struct staff_call *calls; /* in flight, in statement order */
     int count;
-    int index;      /* results seen */
+    int index;                 /* results seen */
+    struct staff_call *cursor; /* act: the call of the next statement */
+    int statements;            /* act: statements sent (merged calls share) */
     int prepares;   /* PREPAREs sent first (their results come first) */
     bool last_seen; /* act: the last statement answered */
     bool failed;    /* act: some statement failed */

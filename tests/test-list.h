@@ -103,4 +103,5 @@
     X(e2e, casework_reporter_sees_progress)                                    \
     X(e2e, casework_assignment)                                                \
     X(e2e, casework_database_wall)                                             \
-    X(e2e, casework_failed_group_splits)
+    X(e2e, casework_failed_group_splits)                                       \
+    X(e2e, casework_claims_merge)
