@@ -26,15 +26,20 @@ static int send_lookup(struct db_job *job, PGconn *pg)
                : -1;
 }
 
+bool auth_identity(const PGresult *res, struct staff_identity *who)
+{
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return false;
+    who->staff_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    util_copy(who->unit, sizeof(who->unit), PQgetvalue(res, 0, 1));
+    util_copy(who->role, sizeof(who->role), PQgetvalue(res, 0, 2));
+    return true;
+}
+
 static void on_row(struct db_job *job, const PGresult *res)
 {
     struct auth_request *a = container_of(job, struct auth_request, job);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return;
-    a->who.staff_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    util_copy(a->who.unit, sizeof(a->who.unit), PQgetvalue(res, 0, 1));
-    util_copy(a->who.role, sizeof(a->who.role), PQgetvalue(res, 0, 2));
-    a->found = true;
+    a->found = auth_identity(res, &a->who);
 }
 
 static void on_done(struct db_job *job, int status)

@@ -13,6 +13,7 @@
 #ifndef TIPD_AUTH_H
 #define TIPD_AUTH_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "db.h"
@@ -60,6 +61,10 @@ int auth_bearer(struct http_request *req, struct http_response *res,
 int auth_start(struct auth_request *a, struct worker *w, struct http_conn *conn,
                struct http_request *req, struct http_response *res,
                auth_done_cb done);
+
+/* A lookup's answer (staff id, unit, role: one row) into who; false when
+ * it is not one. */
+bool auth_identity(const PGresult *res, struct staff_identity *who);
 
 /* Whether role may do what needs one of the listed roles (NULL-ended). */
 bool auth_role_in(const struct staff_identity *who, const char *const *roles);

@@ -333,21 +333,7 @@ static char *from_utf16be(struct arena *a, const char *in, size_t len)
         } else if (cp >= 0xdc00 && cp <= 0xdfff) {
             return NULL;
         }
-        if (cp < 0x80) {
-            out[o++] = (char)cp;
-        } else if (cp < 0x800) {
-            out[o++] = (char)(0xc0 | cp >> 6);
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            out[o++] = (char)(0xe0 | cp >> 12);
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        } else {
-            out[o++] = (char)(0xf0 | cp >> 18);
-            out[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        }
+        o += utf8_encode((uint32_t)cp, out + o);
     }
     out[o] = '\0';
     return out;

@@ -103,13 +103,8 @@ static void who_result(struct db_job *job, const PGresult *res)
         return;
     }
     struct staff_call *c = nth(t->calls, index);
-    if (c == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
-        PQntuples(res) != 1)
-        return;
-    c->who.staff_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    util_copy(c->who.unit, sizeof(c->who.unit), PQgetvalue(res, 0, 1));
-    util_copy(c->who.role, sizeof(c->who.role), PQgetvalue(res, 0, 2));
-    c->found = true;
+    if (c != NULL)
+        c->found = auth_identity(res, &c->who);
 }
 
 static void who_done(struct db_job *job, int status)

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Whether s[0..len) is strict UTF-8. The empty string is. */
 bool utf8_valid(const char *s, size_t len);
@@ -27,5 +28,9 @@ size_t utf8_count(const char *s, size_t len);
  * allow_newlines (report texts), never in names. s should be valid UTF-8.
  */
 bool utf8_has_controls(const char *s, size_t len, bool allow_newlines);
+
+/* Writes code point cp (at most 0x10FFFF, no surrogate) as UTF-8 into out;
+ * returns the bytes written (1 to 4). */
+size_t utf8_encode(uint32_t cp, char out[4]);
 
 #endif

@@ -319,6 +319,38 @@ static char **child_env(const struct e2e *e, char *keyvar, size_t cap)
     return env;
 }
 
+pid_t e2e_spawn_logged(const char *path, char *const argv[], char *const env[],
+                       int logfd)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Only async-signal-safe calls from here to exec. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int in = open("/dev/null", O_RDONLY);
+        if (in < 0 || dup2(in, 0) < 0 || dup2(logfd, 1) < 0 ||
+            dup2(logfd, 2) < 0)
+            _exit(127);
+        for (int fd = 3; fd < 4096; fd++)
+            close(fd);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (env != NULL)
+            execve(path, argv, env);
+        else
+            execv(path, argv);
+        static const char msg[] = "e2e: exec failed\n";
+        ssize_t w = write(2, msg, sizeof(msg) - 1);
+        (void)w;
+        _exit(127);
+    }
+    return pid;
+}
+
 /* Starts TIPD_BIN with args then the harness's --set options; stdout and
  * stderr to a new log file (e->log). pid, or -1 after failing the test. */
 static pid_t spawn(struct e2e *e, const char *const *args,
@@ -351,29 +383,7 @@ static pid_t spawn(struct e2e *e, const char *const *args,
     }
     char keyvar[128];
     char **env = child_env(e, keyvar, sizeof(keyvar));
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* Only async-signal-safe calls from here to execve. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int in = open("/dev/null", O_RDONLY);
-        if (in < 0 || dup2(in, 0) < 0 || dup2(logfd, 1) < 0 ||
-            dup2(logfd, 2) < 0)
-            _exit(127);
-        for (int fd = 3; fd < 4096; fd++)
-            close(fd);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        execve(TIPD_BIN, (char *const *)argv, env);
-        static const char msg[] = "e2e: execve of TIPD_BIN failed\n";
-        ssize_t w = write(2, msg, sizeof(msg) - 1);
-        (void)w;
-        _exit(127);
-    }
+    pid_t pid = e2e_spawn_logged(TIPD_BIN, (char *const *)argv, env, logfd);
     free(env);
     close(logfd);
     if (pid < 0) {

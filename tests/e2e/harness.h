@@ -146,6 +146,12 @@ void e2e_reply_free(struct e2e_reply *r);
 /* Splits data into responses again (count, rest, r). */
 void e2e_reply_parse(struct e2e_reply *r);
 
+/* Starts path (argv; env, or NULL for this process's) with stdin from
+ * /dev/null and stdout and stderr to logfd, killed if the test dies.
+ * pid, or -1 (errno). The caller closes logfd. */
+pid_t e2e_spawn_logged(const char *path, char *const argv[], char *const env[],
+                       int logfd);
+
 /* A blocking TCP connection to tipd (TCP_NODELAY). fd, or -1 (errno). */
 int e2e_connect(const struct e2e *e);
 

@@ -3,7 +3,7 @@
  * key by key for the test's ports, files and tipd, so the test proves the
  * example an operator copies, not a private variant of it.
  */
-/* prctl and memmem need the Linux names. */
+/* memmem needs the Linux names. */
 #define _DEFAULT_SOURCE 1
 
 #include "kannel.h"
@@ -17,12 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "utf8.h"
 #include "test.h"
 
 #define FAIL(...) test_failf(__FILE__, __LINE__, __VA_ARGS__)
@@ -53,25 +53,7 @@ static pid_t spawn(const char *path, char *const argv[], const char *log)
     int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (logfd < 0)
         return -1;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int in = open("/dev/null", O_RDONLY);
-        if (in < 0 || dup2(in, 0) < 0 || dup2(logfd, 1) < 0 ||
-            dup2(logfd, 2) < 0)
-            _exit(127);
-        for (int fd = 3; fd < 4096; fd++)
-            close(fd);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        execv(path, argv);
-        _exit(127);
-    }
+    pid_t pid = e2e_spawn_logged(path, argv, NULL, logfd);
     close(logfd);
     return pid;
 }
@@ -361,21 +343,7 @@ static size_t utf16_to_utf8(const unsigned char *in, size_t len, char *out,
             cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
             i += 2;
         }
-        if (cp < 0x80) {
-            out[o++] = (char)cp;
-        } else if (cp < 0x800) {
-            out[o++] = (char)(0xc0 | cp >> 6);
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            out[o++] = (char)(0xe0 | cp >> 12);
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        } else {
-            out[o++] = (char)(0xf0 | cp >> 18);
-            out[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        }
+        o += utf8_encode((uint32_t)cp, out + o);
     }
     out[o] = '\0';
     return o;

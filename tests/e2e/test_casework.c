@@ -94,7 +94,17 @@ struct people {
     char a[128], a2[128], b[128], admin[128], op[128];
 };
 
+static int setup_with(struct e2e *e, struct people *p, const char *const *sets);
+
 static int setup(struct e2e *e, struct people *p)
+{
+    static const char *const sets[] = {"rate_limit_per_minute=0", NULL};
+    return setup_with(e, p, sets);
+}
+
+/* The migrated database, the units, the people's tokens, and tipd started
+ * with sets. */
+static int setup_with(struct e2e *e, struct people *p, const char *const *sets)
 {
     if (e2e_migrate(e) != 0)
         return -1;
@@ -108,8 +118,30 @@ static int setup(struct e2e *e, struct people *p)
         e2e_token(e, "410105", "admin", "管理员", p->admin, sizeof(p->admin)) ||
         e2e_token(e, "410105", "operator", "热线员", p->op, sizeof(p->op)))
         return -1;
-    static const char *const sets[] = {"rate_limit_per_minute=0", NULL};
     return e2e_start(e, sets);
+}
+
+/* One worker: requests sent at once meet on one staff session. */
+static const char *const one_worker[] = {"rate_limit_per_minute=0", "workers=1",
+                                         NULL};
+
+/* A POST with token and a JSON body on a new connection, not waited for:
+ * the fd to read the answer from, or -1. */
+static int send_post(const struct e2e *e, const char *path, const char *token,
+                     const char *body)
+{
+    char req[2048];
+    snprintf(req, sizeof(req),
+             "POST %s HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n"
+             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             path, token, strlen(body), body);
+    int fd = e2e_connect(e);
+    if (fd >= 0 && e2e_sends(fd, req) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
 }
 
 static void walls_and_actions(struct e2e *e)
@@ -1111,19 +1143,10 @@ static void failed_group_splits(struct e2e *e)
     enum { N = 12 };
     struct people p;
     struct e2e_reply r;
-    if (e2e_migrate(e) != 0) {
-        CHECK(!"migrate");
+    if (setup_with(e, &p, one_worker) != 0) {
+        CHECK(!"setup");
         return;
     }
-    static const char *const import[] = {
-        "units", "import", TIPD_SOURCE_DIR "/deploy/rules.json", NULL};
-    char out[2048];
-    CHECK_INT(e2e_run(e, import, 30000, out, sizeof(out)), 0);
-    CHECK_INT(e2e_token(e, "410105", "staff", "承办人甲", p.a, sizeof(p.a)), 0);
-    /* One worker: every request meets the others on one staff session. */
-    static const char *const sets[] = {"rate_limit_per_minute=0", "workers=1",
-                                       NULL};
-    CHECK_INT(e2e_start(e, sets), 0);
     CHECK_INT(make_cases(e, "410105", N), 0);
     long long ids[N];
     char tokens[N][40];
@@ -1146,21 +1169,15 @@ static void failed_group_splits(struct e2e *e)
     /* All N dispositions at once, the failing one last. */
     int fds[N];
     for (int i = 0; i < N; i++) {
-        char body[256], req[1024];
-        int blen = snprintf(body, sizeof(body),
-                            "{\"lease_token\":\"%s\",\"disposition\":"
-                            "\"hold\",\"note\":\"暂存\"}",
-                            tokens[i]);
-        snprintf(req, sizeof(req),
-                 "POST /api/v1/staff/cases/%lld/disposition HTTP/1.1\r\n"
-                 "Host: e2e\r\nConnection: close\r\nAuthorization: Bearer "
-                 "%s\r\nContent-Type: application/json\r\nContent-Length: "
-                 "%d\r\n\r\n%s",
-                 ids[i], p.a, blen, body);
-        fds[i] = e2e_connect(e);
+        char path[128], json[256];
+        snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/disposition",
+                 ids[i]);
+        snprintf(json, sizeof(json),
+                 "{\"lease_token\":\"%s\",\"disposition\":\"hold\","
+                 "\"note\":\"暂存\"}",
+                 tokens[i]);
+        fds[i] = send_post(e, path, p.a, json);
         CHECK(fds[i] >= 0);
-        if (fds[i] >= 0)
-            CHECK_INT(e2e_sends(fds[i], req), 0);
     }
     for (int i = 0; i < N; i++) {
         if (fds[i] < 0)
@@ -1204,20 +1221,11 @@ static void claims_merge(struct e2e *e)
     enum { N = 12 };
     struct people p;
     struct e2e_reply r;
-    if (e2e_migrate(e) != 0) {
-        CHECK(!"migrate");
+    char out[2048];
+    if (setup_with(e, &p, one_worker) != 0) {
+        CHECK(!"setup");
         return;
     }
-    static const char *const import[] = {
-        "units", "import", TIPD_SOURCE_DIR "/deploy/rules.json", NULL};
-    char out[2048];
-    CHECK_INT(e2e_run(e, import, 30000, out, sizeof(out)), 0);
-    CHECK_INT(e2e_token(e, "410105", "staff", "承办人甲", p.a, sizeof(p.a)), 0);
-    CHECK_INT(
-        e2e_token(e, "410105", "supervisor", "科长乙", p.a2, sizeof(p.a2)), 0);
-    static const char *const sets[] = {"rate_limit_per_minute=0", "workers=1",
-                                       NULL};
-    CHECK_INT(e2e_start(e, sets), 0);
     CHECK_INT(make_cases(e, "410105", 100), 0);
     long long actions0 = e2e_metric(e, "tipd_staff_actions_total");
     long long statements0 = e2e_metric(e, "tipd_staff_statements_total");
@@ -1225,18 +1233,11 @@ static void claims_merge(struct e2e *e)
     /* Claimer i asks for i + 1 cases: 78 in all; two staff members. */
     int fds[N];
     for (int i = 0; i < N; i++) {
-        char body[64], req[1024];
-        int blen = snprintf(body, sizeof(body), "{\"max\":%d}", i + 1);
-        snprintf(req, sizeof(req),
-                 "POST /api/v1/staff/queues/default/claim HTTP/1.1\r\n"
-                 "Host: e2e\r\nConnection: close\r\nAuthorization: Bearer "
-                 "%s\r\nContent-Type: application/json\r\nContent-Length: "
-                 "%d\r\n\r\n%s",
-                 i % 2 ? p.a2 : p.a, blen, body);
-        fds[i] = e2e_connect(e);
+        char json[64];
+        snprintf(json, sizeof(json), "{\"max\":%d}", i + 1);
+        fds[i] = send_post(e, "/api/v1/staff/queues/default/claim",
+                           i % 2 ? p.a2 : p.a, json);
         CHECK(fds[i] >= 0);
-        if (fds[i] >= 0)
-            CHECK_INT(e2e_sends(fds[i], req), 0);
     }
     int total = 0;
     for (int i = 0; i < N; i++) {
