@@ -280,8 +280,7 @@ int e2e_db_unblock(struct e2e *e)
 
 /* --- child processes ------------------------------------------------------ */
 
-/* A free loopback port: bind port 0, read it back, release it. */
-static int free_port(void)
+int e2e_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -438,7 +437,7 @@ static size_t slurp(const char *path, char *out, size_t cap)
 int e2e_run(struct e2e *e, const char *const *args, int timeout_ms, char *out,
             size_t cap)
 {
-    e->port = free_port();
+    e->port = e2e_free_port();
     pid_t pid = spawn(e, args, NULL, args[0]);
     if (pid < 0)
         return E2E_TIMEOUT;
@@ -534,7 +533,7 @@ int e2e_start(struct e2e *e, const char *const *sets)
 {
     static const char *const args[] = {"serve", "--set", "workers=2", NULL};
     for (int attempt = 0; attempt < 3; attempt++) {
-        e->port = free_port();
+        e->port = e2e_free_port();
         pid_t pid = spawn(e, args, sets, "serve");
         if (pid < 0)
             return -1;

@@ -146,6 +146,10 @@ void e2e_reply_free(struct e2e_reply *r);
 /* Splits data into responses again (count, rest, r). */
 void e2e_reply_parse(struct e2e_reply *r);
 
+/* A free loopback port: bind port 0, read it back, release it; -1 if
+ * none. */
+int e2e_free_port(void);
+
 /* Starts path (argv; env, or NULL for this process's) with stdin from
  * /dev/null and stdout and stderr to logfd, killed if the test dies.
  * pid, or -1 (errno). The caller closes logfd. */

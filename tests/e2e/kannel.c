@@ -31,22 +31,6 @@
 #define SMSBOX "/usr/sbin/smsbox"
 #define FAKESMSC "/usr/lib/kannel/test/fakesmsc"
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof(a);
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 /* Starts path with argv, stdout and stderr to log. pid, or -1. */
 static pid_t spawn(const char *path, char *const argv[], const char *log)
 {
@@ -247,9 +231,9 @@ int kannel_start(struct kannel *k, const char *dir, int tipd_port,
     snprintf(k->conf, sizeof(k->conf), "%s/kannel.conf", dir);
     snprintf(k->secret, sizeof(k->secret), "%s", secret);
     k->tipd_port = tipd_port;
-    k->admin_port = free_port();
-    k->smsbox_port = free_port();
-    k->smsc_port = free_port();
+    k->admin_port = e2e_free_port();
+    k->smsbox_port = e2e_free_port();
+    k->smsc_port = e2e_free_port();
     if (write_conf(k, opt) != 0)
         return -1;
     char log[400];
