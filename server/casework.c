@@ -427,10 +427,8 @@ static void op_done(struct staff_call *call, int status, bool committed,
         http_response_error(&o->conn->res, 500,
                             "the action failed; it was not carried out", NULL);
         http_conn_respond(o->conn, util_now_ms());
-    } else if (status != 0 || o->failed || o->outcome[0] == '\0' ||
+    } else if (status != 0 || o->failed ||
                (o->outcome[0] == 'o' && !o->committed)) {
-        /* Lost, rolled back, or no answer of its own (a merged statement
-         * that did not run): retry. */
         answer(o, 503);
     } else {
         answer(o, 0);

@@ -197,6 +197,7 @@ static int act_send(struct db_job *job, PGconn *pg)
     t->prepares = 0;
     t->last_seen = false;
     t->failed = false;
+    t->sqlstate[0] = '\0';
     t->statements = plan_statements(t);
     t->cursor = t->calls;
     if (s->metrics != NULL)
@@ -244,9 +245,12 @@ static void act_result(struct db_job *job, const PGresult *res)
     struct staff_call *head = t->cursor;
     if (st == PGRES_FATAL_ERROR) {
         const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        if (!t->failed)
+        if (!t->failed) {
             log_error("staff_statement_failed", "sqlstate=%s group=%d",
                       code ? code : "", t->count);
+            snprintf(t->sqlstate, sizeof(t->sqlstate), "%s",
+                     code != NULL && code[0] != '\0' ? code : "XX000");
+        }
         t->failed = true;
         if (head != NULL && !head->failed) {
             head->failed = true;
@@ -301,9 +305,12 @@ static void act_done(struct db_job *job, int status)
     while (c != NULL) {
         struct staff_call *next = c->next;
         c->next = NULL;
-        /* Every statement answered and none failed: the sync committed. */
+        /* Every statement answered and none failed: the sync committed.
+         * A call whose own statement did not fail still failed with the
+         * transaction (the first error names why). */
         c->done(c, status, status == 0 && !t->failed && t->last_seen,
-                c->sqlstate);
+                c->sqlstate[0] != '\0' || !t->failed ? c->sqlstate
+                                                     : t->sqlstate);
         c = next;
     }
     pump(s);

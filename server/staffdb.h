@@ -87,10 +87,11 @@ struct staff_trip {
     int index;                 /* results seen */
     struct staff_call *cursor; /* act: the call of the next statement */
     int statements;            /* act: statements sent (merged calls share) */
-    int prepares;   /* PREPAREs sent first (their results come first) */
-    bool last_seen; /* act: the last statement answered */
-    bool failed;    /* act: some statement failed */
-    bool busy;      /* submitted and not done */
+    int prepares;     /* PREPAREs sent first (their results come first) */
+    bool last_seen;   /* act: the last statement answered */
+    bool failed;      /* act: some statement failed */
+    char sqlstate[6]; /* act: the first failure's SQLSTATE */
+    bool busy;        /* submitted and not done */
 };
 
 /* The statements the session has prepared, by their text's address (the
