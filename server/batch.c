@@ -250,11 +250,6 @@ static void read_inserted(struct batcher *b, const PGresult *res)
     }
 }
 
-static int hexval(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
 /* Answers the keyed items that did not store from their key's owner. */
 static void read_owners(struct batcher *b, const PGresult *res)
 {
@@ -269,8 +264,8 @@ static void read_owners(struct batcher *b, const PGresult *res)
             const char *hex = PQgetvalue(res, row, 3);
             bool same = strlen(hex) == 64;
             for (int i = 0; same && i < 32; i++)
-                same = (hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1])) ==
-                       it->request_sha[i];
+                same = (util_hexval(hex[2 * i]) << 4 |
+                        util_hexval(hex[2 * i + 1])) == it->request_sha[i];
             it->report_id = strtoll(PQgetvalue(res, row, 2), NULL, 10);
             it->replayed = same;
             if (!same)

@@ -43,17 +43,6 @@ static bool blank(char c)
     return c == ' ' || c == '\t';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Decodes %XX (and '+' as a space when plus) of s[0..n) into a
  * NUL-terminated arena string; -1 on a '%' without two hex digits.
@@ -69,7 +58,7 @@ static int pct_decode(struct arena *a, const char *s, size_t n, bool plus,
         } else if (s[i] == '%') {
             if (n - i < 3)
                 return -1;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = util_hexval(s[i + 1]), lo = util_hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             d[o++] = (char)(hi << 4 | lo);

@@ -116,3 +116,14 @@ void util_bytea_hex(const unsigned char *bytes, size_t n, char *out)
     }
     out[2 + 2 * n] = '\0';
 }
+
+int util_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

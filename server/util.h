@@ -34,6 +34,9 @@ uint64_t util_now_ms(void);
 /* Parses a whole decimal string into *out; -1 on empty, junk or overflow. */
 int util_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* The value of hex digit c (either case), or -1. */
+int util_hexval(char c);
+
 /* Copies the C string src into dst of cap bytes, cut to fit, always
  * NUL-terminated. */
 void util_copy(char *dst, size_t cap, const char *src);

@@ -23,6 +23,7 @@
 
 #include "harness.h"
 #include "utf8.h"
+#include "util.h"
 #include "test.h"
 
 #define FAIL(...) test_failf(__FILE__, __LINE__, __VA_ARGS__)
@@ -285,26 +286,16 @@ int kannel_smsbox_log_count(const struct kannel *k, const char *needle)
     return n;
 }
 
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* fakesmsc's url encoding back to bytes. */
 static size_t url_decode(const char *in, size_t len, unsigned char *out,
                          size_t cap)
 {
     size_t o = 0;
     for (size_t i = 0; i < len && o < cap; i++) {
-        if (in[i] == '%' && i + 2 < len && hex(in[i + 1]) >= 0 &&
-            hex(in[i + 2]) >= 0) {
-            out[o++] = (unsigned char)(hex(in[i + 1]) << 4 | hex(in[i + 2]));
+        if (in[i] == '%' && i + 2 < len && util_hexval(in[i + 1]) >= 0 &&
+            util_hexval(in[i + 2]) >= 0) {
+            out[o++] = (unsigned char)(util_hexval(in[i + 1]) << 4 |
+                                       util_hexval(in[i + 2]));
             i += 2;
         } else if (in[i] == '+') {
             out[o++] = ' ';
