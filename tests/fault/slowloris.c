@@ -1,11 +1,17 @@
 /*
- * slowloris: N connections that send a request head one byte at a time,
- * a byte every INTERVAL ms, never finishing it (spec/reliability.md D1).
- * Each connection is kept until the server closes it; then one line:
+ * slowloris: N greedy or slow connections (spec/reliability.md D1-D3),
+ * each kept until the server closes it; then one line:
  *
  *     CONN SECONDS_OPEN BYTES_SENT ANSWER_STATUS   (0: closed without one)
  *
- *     slowloris --port P --conns N [--interval MS] [--seconds S] > LOG
+ *     slowloris --port P --conns N [--mode head|body|noread]
+ *               [--interval MS] [--seconds S] > LOG
+ *
+ * head: a request head sent one byte every INTERVAL ms, never finished.
+ * body: a whole head of a report with a 100,000-byte body, then the body a
+ * byte every INTERVAL ms. noread: 5,000 requests for the form page written
+ * at once (more answers than the kernel's buffers hold), and no answer
+ * ever read.
  *
  * Stops after S seconds (default 60) even if connections are still open;
  * those are reported with ANSWER_STATUS -1.
@@ -14,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -22,6 +29,12 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+static const char body_head[] =
+    "POST /api/v1/reports HTTP/1.1\r\nHost: slow\r\n"
+    "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    "{\"content\":\"";
+static const char page_request[] = "GET / HTTP/1.1\r\nHost: greedy\r\n\r\n";
 
 static const char head[] = "GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: "
                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -65,6 +78,7 @@ static int status_of(const char *buf, ssize_t n)
 int main(int argc, char **argv)
 {
     int port = 0, conns = 100, interval_ms = 1000, seconds = 60;
+    const char *mode = "head";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--port") == 0)
             port = atoi(argv[i + 1]);
@@ -74,6 +88,8 @@ int main(int argc, char **argv)
             interval_ms = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--seconds") == 0)
             seconds = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--mode") == 0)
+            mode = argv[i + 1];
     }
     if (port <= 0 || conns <= 0 || interval_ms <= 0) {
         fprintf(stderr, "usage: slowloris --port P --conns N "
@@ -91,18 +107,36 @@ int main(int argc, char **argv)
             open_count++;
         else
             printf("%d 0.000 0 0\n", i);
+        if (c[i].fd >= 0 && strcmp(mode, "noread") == 0) {
+            /* Blocking writes until the kernel's buffers are full. */
+            struct pollfd w = {.fd = c[i].fd, .events = POLLOUT};
+            poll(&w, 1, 1000);
+            for (int r = 0; r < 5000; r++)
+                if (send(c[i].fd, page_request, sizeof(page_request) - 1,
+                         MSG_NOSIGNAL) > 0)
+                    c[i].sent += sizeof(page_request) - 1;
+        } else if (c[i].fd >= 0 && strcmp(mode, "body") == 0) {
+            struct pollfd w = {.fd = c[i].fd, .events = POLLOUT};
+            poll(&w, 1, 1000);
+            if (send(c[i].fd, body_head, sizeof(body_head) - 1, MSG_NOSIGNAL) >
+                0)
+                c[i].sent += sizeof(body_head) - 1;
+        }
     }
     double next_byte = now();
     while (open_count > 0 && now() - start < seconds) {
+        bool noread = strcmp(mode, "noread") == 0;
         for (int i = 0; i < conns; i++)
-            pfd[i] = (struct pollfd){.fd = c[i].fd, .events = POLLIN};
+            pfd[i] = (struct pollfd){.fd = c[i].fd,
+                                     .events = noread ? POLLRDHUP : POLLIN};
         poll(pfd, (nfds_t)conns, 50);
         double t = now();
         for (int i = 0; i < conns; i++) {
-            if (c[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            if (c[i].fd < 0 ||
+                !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR | POLLRDHUP)))
                 continue;
             char buf[512];
-            ssize_t n = recv(c[i].fd, buf, sizeof(buf), 0);
+            ssize_t n = noread ? 0 : recv(c[i].fd, buf, sizeof(buf), 0);
             if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 continue;
             printf("%d %.3f %zu %d\n", i, t - c[i].opened, c[i].sent,
@@ -114,8 +148,12 @@ int main(int argc, char **argv)
         if (t >= next_byte) {
             next_byte = t + interval_ms / 1000.0;
             for (int i = 0; i < conns; i++)
-                if (c[i].fd >= 0 && c[i].sent < sizeof(head) - 1 &&
+                if (c[i].fd >= 0 && strcmp(mode, "head") == 0 &&
+                    c[i].sent < sizeof(head) - 1 &&
                     send(c[i].fd, head + c[i].sent, 1, MSG_NOSIGNAL) == 1)
+                    c[i].sent++;
+                else if (c[i].fd >= 0 && strcmp(mode, "body") == 0 &&
+                         send(c[i].fd, "a", 1, MSG_NOSIGNAL) == 1)
                     c[i].sent++;
         }
     }
