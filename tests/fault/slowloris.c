@@ -72,7 +72,7 @@ static int status_of(const char *buf, ssize_t n)
 {
     if (n < 12 || strncmp(buf, "HTTP/1.", 7) != 0)
         return 0;
-    return atoi(buf + 9);
+    return (int)strtol(buf + 9, NULL, 10);
 }
 
 int main(int argc, char **argv)
@@ -81,13 +81,13 @@ int main(int argc, char **argv)
     const char *mode = "head";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--port") == 0)
-            port = atoi(argv[i + 1]);
+            port = (int)strtol(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--conns") == 0)
-            conns = atoi(argv[i + 1]);
+            conns = (int)strtol(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--interval") == 0)
-            interval_ms = atoi(argv[i + 1]);
+            interval_ms = (int)strtol(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--seconds") == 0)
-            seconds = atoi(argv[i + 1]);
+            seconds = (int)strtol(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--mode") == 0)
             mode = argv[i + 1];
     }
