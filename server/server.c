@@ -257,6 +257,8 @@ int server_run(const struct config *config, const struct router *router,
     }
     for (size_t i = 0; i < started; i++)
         worker_join(&s.workers[i]);
+    for (size_t i = 0; i < started; i++)
+        worker_cleanup(&s.workers[i]);
     triage_worker_stop(&s.triage);
     triage_worker_join(&s.triage);
 

@@ -360,6 +360,10 @@ void worker_join(struct worker *w)
     int rc = uv_loop_close(&w->loop);
     if (rc != 0)
         log_warn("loop_close", "worker=%d error=%s", w->index, uv_err_name(rc));
+}
+
+void worker_cleanup(struct worker *w)
+{
     metrics_cleanup(&w->metrics);
     ratelimit_cleanup(&w->limits);
     regions_cache_cleanup(&w->regions);

@@ -70,7 +70,10 @@ int worker_init(struct worker *w, struct server *server, int index, int fd);
 int worker_start(struct worker *w);
 /* Asks the worker to drain and stop (any thread). */
 void worker_stop(struct worker *w);
-/* Waits for the thread and frees what init made. */
+/* Waits for the thread and closes its loop. */
 void worker_join(struct worker *w);
+/* Frees what init made. Only once every worker is joined: a scrape of
+ * /metrics on any worker reads every worker's counters. */
+void worker_cleanup(struct worker *w);
 
 #endif
