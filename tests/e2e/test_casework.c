@@ -1044,6 +1044,11 @@ static void database_wall(struct e2e *e)
     CHECK(pg_refused(pg, "SELECT count(*) FROM idempotency_keys", "42501"));
     CHECK(pg_refused(pg, "SELECT count(*) FROM report_triage", "42501"));
     CHECK(pg_refused(pg, "DELETE FROM audit_log", "42501"));
+    /* Nor append entries in another unit's name, bound or not. */
+    CHECK(pg_refused(pg,
+                     "SELECT audit_append(1, '410100', 'staff', 'read',"
+                     " NULL, '{}')",
+                     "42501"));
 
     /* Unbound, the session sees nothing of any unit. */
     static const char *const tables[] = {
@@ -1079,6 +1084,10 @@ static void database_wall(struct e2e *e)
     /* Its own case cannot be written into another unit by hand, and the
      * transfer function moves only the bound unit's cases. */
     CHECK(pg_refused(pg, "UPDATE cases SET unit_id = '410100'", "42501"));
+    CHECK(pg_refused(pg,
+                     "SELECT audit_append(1, '410100', 'staff', 'read',"
+                     " NULL, '{}')",
+                     "42501"));
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT tipd_transfer_case(%lld, '410105')",
              b_ids[0]);
