@@ -87,40 +87,29 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 
 -- The chain needs the newest row of the whole log, which a staff session
--- cannot see: the append runs as the owner. A staff session appends only
--- in the name of the unit its transaction is bound to, so SQL on it cannot
--- write entries that speak for another unit either.
-CREATE OR REPLACE FUNCTION audit_append(p_staff bigint, p_unit text,
-                                        p_role text, p_action text,
-                                        p_case bigint, p_detail jsonb)
+-- cannot see: the append runs as the owner. 0005's function keeps the
+-- chaining as audit_chain_row; audit_append, which every action calls,
+-- first makes sure a staff session appends only in the name of the unit
+-- its transaction is bound to, so SQL on it cannot write entries that
+-- speak for another unit either.
+ALTER FUNCTION audit_append(bigint, text, text, text, bigint, jsonb)
+    RENAME TO audit_chain_row;
+CREATE FUNCTION audit_append(p_staff bigint, p_unit text, p_role text,
+                             p_action text, p_case bigint, p_detail jsonb)
 RETURNS bytea LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
-DECLARE
-    v_prev  bytea;
-    v_id    bigint;
-    v_at    bigint := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
-    v_hash  bytea;
 BEGIN
     IF session_user = 'tipd_staff' AND p_unit IS DISTINCT FROM tipd_session_unit() THEN
         RAISE EXCEPTION 'a staff session appends audit entries of its own unit only'
             USING ERRCODE = '42501';
     END IF;
-    PERFORM pg_advisory_xact_lock(7361002);
-    SELECT id, hash INTO v_id, v_prev FROM audit_log ORDER BY id DESC LIMIT 1;
-    v_id := coalesce(v_id, 0) + 1;
-    v_prev := coalesce(v_prev, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
-    v_hash := sha256(v_prev || convert_to(audit_row_text(v_id, v_at, p_staff,
-        p_unit, p_role, p_action, p_case, coalesce(p_detail, '{}')), 'UTF8'));
-    INSERT INTO audit_log (id, at_us, staff_id, unit_id, role, action,
-                           case_id, detail, prev_hash, hash)
-    VALUES (v_id, v_at, p_staff, p_unit, p_role, p_action, p_case,
-            coalesce(p_detail, '{}'), v_prev, v_hash);
-    RETURN v_hash;
+    RETURN audit_chain_row(p_staff, p_unit, p_role, p_action, p_case, p_detail);
 END
 $$;
 
 REVOKE ALL ON FUNCTION tipd_whoami(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tipd_session_unit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_chain_row(bigint, text, text, text, bigint, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tipd_transfer_case(bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_append(bigint, text, text, text, bigint, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tipd_whoami(text), tipd_session_unit(),

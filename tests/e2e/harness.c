@@ -958,3 +958,11 @@ bool e2e_json_error(const struct http_client_response *r, char *why, size_t cap)
     cJSON_Delete(root);
     return ok;
 }
+
+long long e2e_number(const struct e2e *e, const char *sql)
+{
+    char v[64];
+    if (e2e_sql(e, false, sql, v, sizeof(v)) != 0 || v[0] == '\0')
+        return -1;
+    return strtoll(v, NULL, 10);
+}

@@ -114,6 +114,10 @@ void e2e_log_tail(const struct e2e *e, int lines);
 int e2e_sql(const struct e2e *e, bool admin, const char *sql, char *out,
             size_t cap);
 
+/* The first column of sql's first row (run as the test's owner role) as a
+ * number; -1 on any error or an empty answer. */
+long long e2e_number(const struct e2e *e, const char *sql);
+
 /*
  * Makes the test's database refuse tipd (ALLOW_CONNECTIONS false, then
  * every session of a role that is no superuser terminated: autovacuum

@@ -35,14 +35,6 @@ static int call(const struct e2e *e, const char *method, const char *path,
     return rc == 0 && r->count >= 1 ? r->r[0].status : 0;
 }
 
-static long long number(const struct e2e *e, const char *sql)
-{
-    char v[128];
-    if (e2e_sql(e, false, sql, v, sizeof(v)) != 0)
-        return -1;
-    return strtoll(v, NULL, 10);
-}
-
 /* n cases in unit's default queue, each with one report. */
 static int make_cases(struct e2e *e, const char *unit, int n)
 {
@@ -166,7 +158,7 @@ static void walls_and_actions(struct e2e *e)
               200);
     CHECK_INT(claimed(&r, ids, tokens, 8), 2);
     e2e_reply_free(&r);
-    CHECK_INT(ids[0], number(e, "SELECT max(id) FROM cases"));
+    CHECK_INT(ids[0], e2e_number(e, "SELECT max(id) FROM cases"));
     CHECK_INT(call(e, "GET", "/api/v1/staff/queues", p.a, NULL, &r), 200);
     CHECK(strstr(r.r[0].body, "\"queue\" : \"default\", \"depth\" : 1, "
                               "\"leased\" : 2") != NULL);
@@ -243,15 +235,15 @@ static void walls_and_actions(struct e2e *e)
              " AND closed_at IS NOT NULL AND disposition = 'close'"
              " AND owner_staff_id IS NOT NULL",
              ids[0]);
-    CHECK_INT(number(e, body), 1);
+    CHECK_INT(e2e_number(e, body), 1);
 
     /* A message to the reporter, seen with the receipt's report. */
     snprintf(path, sizeof(path), "/api/v1/staff/cases/%lld/messages", ids[1]);
     CHECK_INT(call(e, "POST", path, p.a, "{\"body\":\"请补充时间地点\"}", &r),
               200);
     e2e_reply_free(&r);
-    CHECK_INT(number(e, "SELECT count(*) FROM report_messages"
-                        " WHERE author = 'staff'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM report_messages"
+                            " WHERE author = 'staff'"),
               1);
     /* A report_id that is no id is refused, never taken as "every
      * report". */
@@ -278,7 +270,7 @@ static void walls_and_actions(struct e2e *e)
 
     /* Malformed requests and requests past a limit: clear 4xx naming the
      * field, nothing changed (no audit row, no case touched). */
-    long long audit_rows = number(e, "SELECT count(*) FROM audit_log");
+    long long audit_rows = e2e_number(e, "SELECT count(*) FROM audit_log");
     static const char *const bad_claims[][2] = {
         {"{\"max\":0}", "max"},
         {"{\"max\":101}", "max"},
@@ -313,7 +305,7 @@ static void walls_and_actions(struct e2e *e)
     e2e_reply_free(&r);
     CHECK_INT(call(e, "POST", path, p.a, "not json", &r), 400);
     e2e_reply_free(&r);
-    CHECK_INT(number(e, "SELECT count(*) FROM audit_log"), audit_rows);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM audit_log"), audit_rows);
     CHECK_INT(call(e, "POST", "/api/v1/staff/queues/nope/claim", p.a, "{}", &r),
               404);
     e2e_reply_free(&r);
@@ -334,8 +326,8 @@ static void walls_and_actions(struct e2e *e)
     CHECK_INT(e2e_run(e, clash, 30000, added, sizeof(added)), 1);
     CHECK(strstr(added, "a person has one role") != NULL);
     e->port = port;
-    CHECK_INT(number(e, "SELECT count(*) FROM staff WHERE name = '承办人甲'"),
-              1);
+    CHECK_INT(
+        e2e_number(e, "SELECT count(*) FROM staff WHERE name = '承办人甲'"), 1);
 
     /* The supervisor reads the unit's trail; a member of staff may not. */
     CHECK_INT(call(e, "GET", "/api/v1/staff/audit", p.a2, NULL, &r), 200);
@@ -379,8 +371,8 @@ static void walls_and_actions(struct e2e *e)
     CHECK(back);
 
     /* The audit chain holds every read and action, and verifies. */
-    CHECK(number(e, "SELECT count(*) FROM audit_log WHERE action = 'read'") >=
-          2);
+    CHECK(e2e_number(
+              e, "SELECT count(*) FROM audit_log WHERE action = 'read'") >= 2);
     static const char *const verify[] = {"audit", "verify", NULL};
     char out[2048];
     CHECK_INT(e2e_run(e, verify, 30000, out, sizeof(out)), 0);
@@ -503,8 +495,9 @@ static void leases(struct e2e *e)
     }
     /* 40 cases: one parked, one leased by A above, 38 for the claimers. */
     CHECK_INT(seen_count, 38);
-    CHECK_INT(number(e, "SELECT count(*) FROM cases WHERE status = 'leased'"),
-              39);
+    CHECK_INT(
+        e2e_number(e, "SELECT count(*) FROM cases WHERE status = 'leased'"),
+        39);
 
     /* F4: the chain verifies; an edited row and a cut tail are caught. */
     static const char *const head[] = {"audit", "head", NULL};
@@ -901,9 +894,9 @@ static void assignment(struct e2e *e)
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT owner_staff_id FROM cases WHERE id = %s",
              first);
-    CHECK_INT(number(e, sql), 1);
-    CHECK_INT(number(e, "SELECT count(*) FROM audit_log WHERE action = "
-                        "'assign' AND (detail->>'staff_id')::int = 1"),
+    CHECK_INT(e2e_number(e, sql), 1);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM audit_log WHERE action = "
+                            "'assign' AND (detail->>'staff_id')::int = 1"),
               1);
     char second[32];
     CHECK_INT(
@@ -1208,8 +1201,8 @@ static void failed_group_splits(struct e2e *e)
     char v[64];
     CHECK_INT(e2e_sql(e, false, sql, v, sizeof(v)), 0);
     CHECK_STR(v, "11,1");
-    CHECK_INT(number(e, "SELECT count(*) FROM audit_log WHERE action ="
-                        " 'disposition'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM audit_log WHERE action ="
+                            " 'disposition'"),
               N - 1);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
@@ -1268,14 +1261,15 @@ static void claims_merge(struct e2e *e)
         close(fds[i]);
     }
     CHECK_INT(total, 78);
-    CHECK_INT(number(e, "SELECT count(*) FROM cases WHERE status = 'leased'"),
-              78);
-    CHECK_INT(number(e, "SELECT count(*) - count(DISTINCT case_id) FROM"
-                        " audit_log WHERE action = 'claim'"),
+    CHECK_INT(
+        e2e_number(e, "SELECT count(*) FROM cases WHERE status = 'leased'"),
+        78);
+    CHECK_INT(e2e_number(e, "SELECT count(*) - count(DISTINCT case_id) FROM"
+                            " audit_log WHERE action = 'claim'"),
               0);
-    CHECK_INT(number(e, "SELECT count(*) FROM audit_log a JOIN cases c ON"
-                        " c.id = a.case_id WHERE a.action = 'claim' AND"
-                        " a.staff_id = c.lease_staff_id"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM audit_log a JOIN cases c ON"
+                            " c.id = a.case_id WHERE a.action = 'claim' AND"
+                            " a.staff_id = c.lease_staff_id"),
               78);
     long long actions = e2e_metric(e, "tipd_staff_actions_total") - actions0;
     long long statements =

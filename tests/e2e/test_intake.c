@@ -49,14 +49,6 @@ static int json_member(const struct http_client_response *r, const char *name,
     return ok;
 }
 
-static long long count(const struct e2e *e, const char *sql)
-{
-    char v[64];
-    if (e2e_sql(e, false, sql, v, sizeof(v)) != 0)
-        return -1;
-    return strtoll(v, NULL, 10);
-}
-
 static void web_json(struct e2e *e)
 {
     static const char *const sets[] = {"rate_limit_per_minute=0", NULL};
@@ -76,12 +68,12 @@ static void web_json(struct e2e *e)
              "SELECT count(*) FROM reports WHERE id = %s AND region = "
              "'410105' AND accused_name = '张三' AND channel = 'web'",
              id);
-    CHECK_INT(count(e, sql), 1);
+    CHECK_INT(e2e_number(e, sql), 1);
     /* The code itself is nowhere in the database. */
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM reports r WHERE r::text LIKE '%%%s%%'",
              receipt);
-    CHECK_INT(count(e, sql), 0);
+    CHECK_INT(e2e_number(e, sql), 0);
 
     /* Idempotency: a retry gets the first answer; another body, 409. */
     const char *key = "Idempotency-Key: e2e-key-1\r\n";
@@ -100,7 +92,7 @@ static void web_json(struct e2e *e)
               409);
     CHECK(e2e_json_error(&r.r[0], why, sizeof(why)));
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 2);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 2);
 
     /* Bad reports: the status, the field named, and nothing stored. */
     static const struct {
@@ -136,8 +128,8 @@ static void web_json(struct e2e *e)
     memset(big, 'x', sizeof(big) - 1);
     CHECK_INT(post(e, "/api/v1/reports", "application/json", "", big, &r), 413);
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 2);
-    CHECK_INT(count(e, "SELECT count(*) FROM idempotency_keys"), 1);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 2);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM idempotency_keys"), 1);
     CHECK(e2e_metric(e, "tipd_intake_reports_stored_total") >= 2);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
@@ -201,7 +193,7 @@ static void status_messages(struct e2e *e)
         post(e, "/api/v1/status/messages", "application/json", "", body, &r),
         404);
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM report_messages"), 1);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM report_messages"), 1);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
 
@@ -258,9 +250,10 @@ static void staff(struct e2e *e)
     CHECK(json_member(&r.r[0], "receipt", again, sizeof(again)));
     CHECK_STR(receipt, again);
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE channel = 'phone' "
-                       "AND external_id = 'call-1' AND received_at = "
-                       "'2026-11-20T01:30:00Z'"),
+    CHECK_INT(e2e_number(e,
+                         "SELECT count(*) FROM reports WHERE channel = 'phone' "
+                         "AND external_id = 'call-1' AND received_at = "
+                         "'2026-11-20T01:30:00Z'"),
               1);
 
     /* A batch of letters: good lines stored, bad ones named by line. */
@@ -281,17 +274,17 @@ static void staff(struct e2e *e)
     CHECK(strstr(r.r[0].body, "{\"line\":4,\"status\":400,") != NULL);
     CHECK(strstr(r.r[0].body, "{\"line\":5,\"status\":201,") != NULL);
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE external_id IN "
-                       "('L-1', 'V-1')"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports WHERE external_id IN "
+                            "('L-1', 'V-1')"),
               2);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE external_id = "
-                       "'L-2'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports WHERE external_id = "
+                            "'L-2'"),
               0);
 
     /* Tokens are stored hashed; a revoked token stops at once. */
-    CHECK_INT(count(e, "SELECT count(*) FROM tokens t, staff s WHERE "
-                       "s.id = t.staff_id AND position(encode(t.sha256, "
-                       "'hex') in s.name) = 0"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM tokens t, staff s WHERE "
+                            "s.id = t.staff_id AND position(encode(t.sha256, "
+                            "'hex') in s.name) = 0"),
               2);
     static const char *const revoke[] = {"token", "revoke", "1", NULL};
     int port = e->port; /* e2e_run picks a port of its own */
@@ -331,7 +324,7 @@ static void limits(struct e2e *e)
     CHECK(http_client_header(&r.r[0], "Retry-After", v, sizeof(v)));
     CHECK_STR(v, "10");
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 2);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 2);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
 
@@ -368,7 +361,7 @@ static void database_down(struct e2e *e)
     }
     CHECK_INT(seen503, 3);
     CHECK_INT(e2e_db_unblock(e), 0);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 0);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 0);
     /* Back: 201 again within 10 s, by itself. */
     t0 = e2e_now_ms();
     int status = 0;
@@ -377,7 +370,7 @@ static void database_down(struct e2e *e)
         e2e_reply_free(&r);
     }
     CHECK_INT(status, 201);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 1);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 1);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
 
@@ -455,17 +448,18 @@ static void web_form(struct e2e *e)
     CHECK(strstr(r.r[0].body, "class=\"code\"") != NULL);
     CHECK(strstr(r.r[0].body, "<b>") == NULL); /* content not echoed */
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM attachments a JOIN reports r ON "
-                       "r.id = a.report_id WHERE a.filename = '证据.bin' AND "
-                       "length(a.data) = 600 AND get_byte(a.data, 599) = "
-                       "(599 * 7) % 256 AND r.content = '网页表单举报 "
-                       "<b>粗体</b>'"),
+    CHECK_INT(e2e_number(e,
+                         "SELECT count(*) FROM attachments a JOIN reports r ON "
+                         "r.id = a.report_id WHERE a.filename = '证据.bin' AND "
+                         "length(a.data) = 600 AND get_byte(a.data, 599) = "
+                         "(599 * 7) % 256 AND r.content = '网页表单举报 "
+                         "<b>粗体</b>'"),
               1);
     /* The same form sent again (another boundary): the same report. */
     CHECK_INT(e2e_exchange(e, req, (size_t)len + n, 1, 10000, &r), 0);
     CHECK_INT(r.r[0].status, 201);
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 1);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 1);
 
     /* Urlencoded, no file. */
     CHECK_INT(post(e, "/report", "application/x-www-form-urlencoded", "",
@@ -473,8 +467,8 @@ static void web_form(struct e2e *e)
                    &r),
               201);
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE accused_name = "
-                       "'王五'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports WHERE accused_name = "
+                            "'王五'"),
               1);
 
     /* Refused forms: an HTML page naming the field; nothing stored. */
@@ -507,10 +501,10 @@ static void web_form(struct e2e *e)
     CHECK_INT(e2e_send(fd, req, (size_t)len), 0);
     close(fd);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content LIKE "
-                       "'%中途断开%'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports WHERE content LIKE "
+                            "'%中途断开%'"),
               0);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 2);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 2);
 }
 
 void test_intake_web_form(void)
@@ -554,7 +548,7 @@ static void failed_batch(struct e2e *e)
             201);
         e2e_reply_free(&r);
     }
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 3);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 3);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
 

@@ -38,14 +38,6 @@ static int request(const struct e2e *e, const char *method, const char *path,
     return rc == 0 && r->count >= 1 ? r->r[0].status : 0;
 }
 
-static long long count(const struct e2e *e, const char *sql)
-{
-    char v[64];
-    if (e2e_sql(e, false, sql, v, sizeof(v)) != 0)
-        return -1;
-    return strtoll(v, NULL, 10);
-}
-
 static bool has(const struct e2e_reply *r, const char *s)
 {
     return r->count >= 1 && strstr(r->r[0].body, s) != NULL;
@@ -131,7 +123,7 @@ static void pages(struct e2e *e)
                   "aria-describedby=\"region-error region-hint\" "
                   "aria-invalid=\"true\">"));
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 0);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 0);
 
     /* An attachment over form_max_file_bytes (4096 here): the form again,
      * filled in, the file named at the attachment field; nothing stored. */
@@ -152,7 +144,7 @@ static void pages(struct e2e *e)
     CHECK(has(&r, "文件“&lt;大&gt;.jpg”超过 4 KB"));
     CHECK(has(&r, ">附件太大的举报</textarea>"));
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports"), 0);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 0);
 
     /* A good form: the receipt page. */
     CHECK_INT(request(e, "POST", "/report", "",
@@ -197,8 +189,8 @@ static void pages(struct e2e *e)
     CHECK(has(&r, "2026-12-02"));
     CHECK(!has(&r, "2026-12-01"));
     e2e_reply_free(&r);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE region = "
-                       "'410105'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports WHERE region = "
+                            "'410105'"),
               1);
 
     /* The status page: an unknown code is refused at its field, shown back
@@ -259,8 +251,8 @@ static void pages(struct e2e *e)
         CHECK(e2e_json_error(&r.r[0], out, sizeof(out)));
         e2e_reply_free(&r);
     }
-    CHECK_INT(count(e, "SELECT count(*) FROM audit_log WHERE action = "
-                       "'claim'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM audit_log WHERE action = "
+                            "'claim'"),
               0);
     snprintf(hdr, sizeof(hdr),
              "Authorization: Bearer %s\r\nOrigin: http://E2E\r\n"
@@ -341,8 +333,9 @@ static void pages(struct e2e *e)
     CHECK(has(&r, "您填写的内容没有保存"));
     e2e_reply_free(&r);
     CHECK_INT(e2e_db_unblock(e), 0);
-    CHECK_INT(count(e, "SELECT count(*) FROM reports WHERE content = '停机'"),
-              0);
+    CHECK_INT(
+        e2e_number(e, "SELECT count(*) FROM reports WHERE content = '停机'"),
+        0);
 
     /* Back: the list is read and kept (one worker here), and the copy
      * serves the form while the database is away again. */

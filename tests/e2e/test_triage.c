@@ -49,14 +49,6 @@ static int report(const struct e2e *e, const char *body)
     return post(e, "/api/v1/reports", "", body);
 }
 
-static long long num(const struct e2e *e, const char *sql)
-{
-    char v[64];
-    if (e2e_sql(e, false, sql, v, sizeof(v)) != 0)
-        return -1;
-    return v[0] == '\0' ? -1 : strtoll(v, NULL, 10);
-}
-
 static void text(const struct e2e *e, const char *sql, char *out, size_t cap)
 {
     if (e2e_sql(e, false, sql, out, cap) != 0)
@@ -70,7 +62,7 @@ static long long wait_num(const struct e2e *e, const char *sql, long long want,
     uint64_t end = e2e_now_ms() + (uint64_t)ms;
     long long got;
     for (;;) {
-        got = num(e, sql);
+        got = e2e_number(e, sql);
         if (got == want || e2e_now_ms() >= end)
             return got;
         e2e_sleep_ms(20);
@@ -163,7 +155,8 @@ static void cases(struct e2e *e)
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
     CHECK_INT(post(e, "/api/v1/staff/intake", auth, CALL), 201);
     CHECK(all_triaged(e, 20000));
-    CHECK_INT(num(e, "SELECT count(*) FROM cases c JOIN case_reports cr ON "
+    CHECK_INT(e2e_number(
+                  e, "SELECT count(*) FROM cases c JOIN case_reports cr ON "
                      "cr.case_id = c.id JOIN reports r ON r.id = cr.report_id "
                      "WHERE r.external_id = 'call-1' AND c.unit_id = '410105' "
                      "AND c.queue = 'default' AND c.priority = 'normal' AND "
@@ -180,51 +173,54 @@ static void cases(struct e2e *e)
     /* A traditional-script retyping joins the same case. */
     CHECK_INT(report(e, CALL_TRADITIONAL), 201);
     CHECK(all_triaged(e, 20000));
-    CHECK_INT(num(e, "SELECT count(*) FROM cases"), 1);
-    CHECK_INT(num(e, "SELECT report_count FROM cases"), 2);
-    CHECK_INT(num(e, "SELECT count(*) FROM case_reports"), 2);
-    CHECK_INT(num(e, "SELECT count(DISTINCT cluster_report_id) FROM "
-                     "report_triage"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM cases"), 1);
+    CHECK_INT(e2e_number(e, "SELECT report_count FROM cases"), 2);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM case_reports"), 2);
+    CHECK_INT(e2e_number(e, "SELECT count(DISTINCT cluster_report_id) FROM "
+                            "report_triage"),
               1);
-    CHECK_INT(num(e, "SELECT cluster_size FROM report_triage ORDER BY "
-                     "report_id DESC LIMIT 1"),
+    CHECK_INT(e2e_number(e, "SELECT cluster_size FROM report_triage ORDER BY "
+                            "report_id DESC LIMIT 1"),
               2);
 
     /* The same wording about another person opens a case of its own; the
      * cases of one person are found by accused_key. */
     CHECK_INT(report(e, LOOKALIKE), 201);
     CHECK(all_triaged(e, 20000));
-    CHECK_INT(num(e, "SELECT count(*) FROM cases"), 2);
-    CHECK_INT(num(e, "SELECT report_count FROM cases WHERE accused_key = "
-                     "'410105/李四'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM cases"), 2);
+    CHECK_INT(e2e_number(e,
+                         "SELECT report_count FROM cases WHERE accused_key = "
+                         "'410105/李四'"),
               1);
-    CHECK_INT(num(e, "SELECT report_count FROM cases WHERE accused_key = "
-                     "'410105/张三'"),
+    CHECK_INT(e2e_number(e,
+                         "SELECT report_count FROM cases WHERE accused_key = "
+                         "'410105/张三'"),
               2);
 
     /* 一把手: high priority, and a copy at the city (410100). */
     CHECK_INT(report(e, TOP_OFFICIAL), 201);
     CHECK(all_triaged(e, 20000));
-    CHECK_INT(num(e, "SELECT count(*) FROM cases c JOIN case_copies cc ON "
-                     "cc.case_id = c.id WHERE c.accused_key = '410105/王五' "
-                     "AND c.unit_id = '410105' AND cc.unit_id = '410100' AND "
-                     "c.priority = 'high' AND c.category = 'lianjie'"),
-              1);
+    CHECK_INT(
+        e2e_number(e, "SELECT count(*) FROM cases c JOIN case_copies cc ON "
+                      "cc.case_id = c.id WHERE c.accused_key = '410105/王五' "
+                      "AND c.unit_id = '410105' AND cc.unit_id = '410100' AND "
+                      "c.priority = 'high' AND c.category = 'lianjie'"),
+        1);
     text(e,
          "SELECT array_to_string(rules, ',') || ' ' || "
          "array_to_string(copies, ',') FROM report_triage "
          "WHERE accused_key = '410105/王五'",
          v, sizeof(v));
     CHECK_STR(v, "一把手问题 410100");
-    CHECK_INT(num(e, "SELECT count(*) FROM case_copies"), 1);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM case_copies"), 1);
 
     CHECK_INT(e2e_metric(e, "tipd_triage_decisions_total"), 4);
     CHECK_INT(e2e_metric(e, "tipd_triage_cases_opened_total"), 3);
     CHECK_INT(e2e_metric(e, "tipd_triage_waiting"), 0);
     CHECK_INT(e2e_metric(e, "tipd_triage_calendar_fallbacks_total"), 0);
     CHECK(e2e_metric(e, "tipd_triage_batch_seconds_count") >= 4);
-    CHECK_INT(num(e, "SELECT watermark FROM triage_state"),
-              num(e, "SELECT max(id) FROM reports"));
+    CHECK_INT(e2e_number(e, "SELECT watermark FROM triage_state"),
+              e2e_number(e, "SELECT max(id) FROM reports"));
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 
     /* After a restart the memory is rebuilt from the stored decisions: one
@@ -233,11 +229,12 @@ static void cases(struct e2e *e)
     CHECK_INT(wait_metric(e, "tipd_triage_rebuilds_total", 1, 20000), 1);
     CHECK_INT(report(e, CALL_TRADITIONAL), 201);
     CHECK(all_triaged(e, 20000));
-    CHECK_INT(num(e, "SELECT count(*) FROM cases"), 3);
-    CHECK_INT(num(e, "SELECT report_count FROM cases WHERE accused_key = "
-                     "'410105/张三'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM cases"), 3);
+    CHECK_INT(e2e_number(e,
+                         "SELECT report_count FROM cases WHERE accused_key = "
+                         "'410105/张三'"),
               3);
-    CHECK_INT(num(e, "SELECT count(*) FROM report_triage"), 5);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM report_triage"), 5);
     CHECK_INT(e2e_metric(e, "tipd_triage_cases_opened_total"), 0);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
@@ -342,8 +339,8 @@ static void reload(struct e2e *e)
               0);
     CHECK_INT(report(e, SPECIAL), 201);
     CHECK(all_triaged(e, 20000));
-    CHECK_INT(num(e, "SELECT count(*) FROM report_triage WHERE queue = "
-                     "'default'"),
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM report_triage WHERE queue = "
+                            "'default'"),
               2);
     CHECK(e2e_alive(e));
 
@@ -365,10 +362,11 @@ static void reload(struct e2e *e)
     CHECK_STR(v, "special urgent 特别线索");
     /* The third report duplicates the first two: it joins their case and
      * raises it to urgent; its queue stays the one it was opened in. */
-    CHECK_INT(num(e, "SELECT count(*) FROM queues WHERE unit_id = '410105' "
-                     "AND name = 'special'"),
+    CHECK_INT(e2e_number(e,
+                         "SELECT count(*) FROM queues WHERE unit_id = '410105' "
+                         "AND name = 'special'"),
               1);
-    CHECK_INT(num(e, "SELECT sum(report_count) FROM cases"), 3);
+    CHECK_INT(e2e_number(e, "SELECT sum(report_count) FROM cases"), 3);
     text(e,
          "SELECT c.queue || ' ' || c.priority || ' ' || c.report_count FROM "
          "cases c JOIN case_reports cr ON cr.case_id = c.id WHERE "
@@ -419,7 +417,7 @@ static void late(struct e2e *e)
     bool ok = report(e, LOOKALIKE) == 201 && report(e, TOP_OFFICIAL) == 201 &&
               wait_num(e, "SELECT count(*) FROM report_triage", 2, 20000) == 2;
     /* The open transaction holds the watermark below its id... */
-    ok = ok && num(e, "SELECT watermark FROM triage_state") == 0;
+    ok = ok && e2e_number(e, "SELECT watermark FROM triage_state") == 0;
     /* ...until the gap timeout passes it into triage_gaps. */
     ok =
         ok && wait_metric(e, "tipd_triage_gaps_timed_out_total", 1, 10000) == 1;
@@ -436,8 +434,8 @@ static void late(struct e2e *e)
     CHECK(ok);
     /* Committed late, triaged all the same; the gap is forgotten. */
     CHECK(all_triaged(e, 20000));
-    CHECK_INT(num(e, "SELECT count(*) FROM report_triage"), 3);
-    CHECK_INT(num(e, "SELECT count(*) FROM case_reports"), 3);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM report_triage"), 3);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM case_reports"), 3);
     CHECK_INT(wait_num(e, "SELECT count(*) FROM triage_gaps", 0, 10000), 0);
 
     /* A rolled-back id is passed without waiting for the timeout: once its
@@ -543,25 +541,28 @@ static void terminations(struct e2e *e)
     CHECK_INT(sent, 300);
     CHECK(k.kills >= KILLS);
     CHECK(all_triaged(e, 60000));
-    CHECK_INT(num(e, "SELECT count(*) FROM reports"), 300);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM reports"), 300);
     /* Exactly once: one decision and one case per report. */
-    CHECK_INT(num(e, "SELECT count(*) FROM report_triage"), 300);
-    CHECK_INT(num(e, "SELECT count(*) FROM case_reports"), 300);
-    CHECK_INT(num(e, "SELECT count(*) FROM reports r WHERE (SELECT count(*) "
-                     "FROM case_reports cr WHERE cr.report_id = r.id) <> 1"),
-              0);
-    CHECK_INT(num(e, "SELECT sum(report_count) FROM cases"), 300);
-    CHECK_INT(num(e, "SELECT count(*) FROM cases c WHERE report_count <> "
-                     "(SELECT count(*) FROM case_reports cr WHERE cr.case_id "
-                     "= c.id)"),
-              0);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM report_triage"), 300);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM case_reports"), 300);
+    CHECK_INT(
+        e2e_number(e, "SELECT count(*) FROM reports r WHERE (SELECT count(*) "
+                      "FROM case_reports cr WHERE cr.report_id = r.id) <> 1"),
+        0);
+    CHECK_INT(e2e_number(e, "SELECT sum(report_count) FROM cases"), 300);
+    CHECK_INT(
+        e2e_number(e, "SELECT count(*) FROM cases c WHERE report_count <> "
+                      "(SELECT count(*) FROM case_reports cr WHERE cr.case_id "
+                      "= c.id)"),
+        0);
     /* Each case opened by the first report of its cluster; fifteen
      * incidents, so fifteen cases. */
-    CHECK_INT(num(e, "SELECT count(*) FROM cases c JOIN case_reports cr ON "
-                     "cr.case_id = c.id AND cr.report_id = "
-                     "c.cluster_report_id"),
-              num(e, "SELECT count(*) FROM cases"));
-    CHECK_INT(num(e, "SELECT count(*) FROM cases"), 15);
+    CHECK_INT(e2e_number(e,
+                         "SELECT count(*) FROM cases c JOIN case_reports cr ON "
+                         "cr.case_id = c.id AND cr.report_id = "
+                         "c.cluster_report_id"),
+              e2e_number(e, "SELECT count(*) FROM cases"));
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM cases"), 15);
     CHECK(e2e_metric(e, "tipd_triage_failures_total") >= 1);
     CHECK(e2e_metric(e, "tipd_triage_rebuilds_total") >= 1);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
@@ -609,9 +610,9 @@ static void nodes(struct e2e *e, struct e2e *b)
     CHECK_INT(report(b, CALL_TRADITIONAL), 201);
     CHECK(all_triaged(b, 20000));
     CHECK_INT(e2e_metric(b, "tipd_triage_decisions_total"), 1);
-    CHECK_INT(num(b, "SELECT count(*) FROM report_triage"), 3);
-    CHECK_INT(num(b, "SELECT count(*) FROM cases"), 2);
-    CHECK_INT(num(b, "SELECT max(report_count) FROM cases"), 2);
+    CHECK_INT(e2e_number(b, "SELECT count(*) FROM report_triage"), 3);
+    CHECK_INT(e2e_number(b, "SELECT count(*) FROM cases"), 2);
+    CHECK_INT(e2e_number(b, "SELECT max(report_count) FROM cases"), 2);
     CHECK_INT(e2e_stop(b, 10000, NULL), 0);
 }
 
@@ -673,8 +674,8 @@ static void memory_bound(struct e2e *e)
     }
     free(body);
     CHECK(all_triaged(e, 60000));
-    CHECK_INT(num(e, "SELECT count(*) FROM report_triage"), 1600);
-    CHECK_INT(num(e, "SELECT count(*) FROM case_reports"), 1600);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM report_triage"), 1600);
+    CHECK_INT(e2e_number(e, "SELECT count(*) FROM case_reports"), 1600);
     char log[65536];
     read_log(e, log, sizeof(log));
     CHECK(strstr(log, "event=triage_memory_compact") != NULL);
@@ -687,10 +688,11 @@ static void memory_bound(struct e2e *e)
                    "\"received_at\":\"2026-11-21T09:30:00+08:00\"}"),
               201);
     CHECK(all_triaged(e, 20000));
-    CHECK_INT(num(e, "SELECT report_count FROM cases c JOIN case_reports cr "
-                     "ON cr.case_id = c.id JOIN reports r ON r.id = "
-                     "cr.report_id WHERE r.external_id = 'L-again'"),
-              2);
+    CHECK_INT(
+        e2e_number(e, "SELECT report_count FROM cases c JOIN case_reports cr "
+                      "ON cr.case_id = c.id JOIN reports r ON r.id = "
+                      "cr.report_id WHERE r.external_id = 'L-again'"),
+        2);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
 
