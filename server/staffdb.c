@@ -219,7 +219,7 @@ static int act_send(struct db_job *job, PGconn *pg)
         if (c->span == 0)
             continue;
         const char *bind[1] = {c->token};
-        int unused = 0;
+        int unused = 0; /* prepared above: this only names it */
         if (PQsendQueryPrepared(pg, bind_name, 1, bind, NULL, NULL, 0) != 1 ||
             prepared(s, pg, c->sql, c->nparams, &unused, name) == NULL ||
             send_statement(s, pg, name, c) != 0)

@@ -11,6 +11,7 @@
     X(unit, arena_reset_reuses)                                                \
     X(unit, config_layers_and_errors)                                          \
     X(unit, config_example_names_every_key)                                    \
+    X(unit, db_conninfo_with_user)                                             \
     X(unit, headscan_accepts_valid_heads)                                      \
     X(unit, headscan_rejects_smuggling_shapes)                                 \
     X(unit, headscan_limits)                                                   \

@@ -187,6 +187,10 @@ static void walls_and_actions(struct e2e *e)
     e2e_reply_free(&r);
     CHECK_INT(call(e, "GET", path, NULL, NULL, &r), 401);
     e2e_reply_free(&r);
+    /* A token tipd could not have made (bytes that are not UTF-8, which
+     * the database would refuse to hash: 500) is refused before it. */
+    CHECK_INT(call(e, "GET", path, "tipd_\xff\xfe", NULL, &r), 401);
+    e2e_reply_free(&r);
     /* F3: the stored hash of a token, dumped from the database, is no
      * token ("tipd_" + its hex, or the hex alone). */
     char dumped[128], forged[160];

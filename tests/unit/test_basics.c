@@ -4,11 +4,13 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <libpq-fe.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "arena.h"
 #include "buf.h"
+#include "db.h"
 #include "config.h"
 #include "http.h"
 #include "migrate.h"
@@ -196,4 +198,47 @@ void test_migrations_embedded_in_order(void)
     CHECK_INT(strlen(migrations[0].sql), migrations[0].len);
     for (int i = 1; i < migrations_count; i++)
         CHECK(migrations[i].version > migrations[i - 1].version);
+}
+
+/* The staff sessions' connection string: the database's with its user
+ * replaced, every value quoted as libpq reads it back. */
+void test_db_conninfo_with_user(void)
+{
+    char err[256];
+    char *c = db_conninfo_with_user(
+        "host=/run/postgresql port=5433 dbname='ti pd' user=tipd "
+        "password='a\\'b'",
+        "tipd_staff", err, sizeof(err));
+    CHECK(c != NULL);
+    if (c == NULL)
+        return;
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(c, &perr);
+    CHECK(opts != NULL);
+    int seen = 0;
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+        if (o->val == NULL)
+            continue;
+        if (strcmp(o->keyword, "user") == 0) {
+            CHECK_STR(o->val, "tipd_staff");
+            seen++;
+        } else if (strcmp(o->keyword, "dbname") == 0) {
+            CHECK_STR(o->val, "ti pd");
+            seen++;
+        } else if (strcmp(o->keyword, "password") == 0) {
+            CHECK_STR(o->val, "a'b");
+            seen++;
+        } else if (strcmp(o->keyword, "port") == 0) {
+            CHECK_STR(o->val, "5433");
+            seen++;
+        }
+    }
+    CHECK_INT(seen, 4);
+    PQconninfoFree(opts);
+    PQfreemem(perr);
+    free(c);
+    /* A string libpq cannot read is refused, saying so. */
+    CHECK(db_conninfo_with_user("host='unterminated", "tipd_staff", err,
+                                sizeof(err)) == NULL);
+    CHECK(strncmp(err, "database: ", 10) == 0);
 }
