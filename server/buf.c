@@ -45,7 +45,13 @@ static int reserve(struct buf *b, size_t n)
         cap *= 2;
     if (cap > b->max + 1)
         cap = b->max + 1;
-    b->data = xrealloc(b->data, cap);
+    /* Buffers are what the network fills, the largest allocations tipd
+     * makes: a failed one fails this append (the caller answers or closes
+     * as for a full buffer) instead of the whole process. */
+    char *grown = realloc(b->data, cap);
+    if (grown == NULL)
+        return -1;
+    b->data = grown;
     b->cap = cap;
     return 0;
 }

@@ -24,7 +24,8 @@ void buf_cleanup(struct buf *b);
 /* Forgets the contents but keeps the allocation. */
 void buf_reset(struct buf *b);
 
-/* 0, or -1 when the result would exceed max (the buffer is unchanged). */
+/* 0, or -1 when the result would exceed max or memory ran out (the buffer
+ * is unchanged either way). */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_appends(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)

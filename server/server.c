@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "failinject.h"
 #include "log.h"
 #include "util.h"
 #include "worker.h"
@@ -248,6 +249,7 @@ int server_run(const struct config *config, const struct router *router,
         log_info("listening", "address=%s port=%llu workers=%zu",
                  config->listen_address,
                  (unsigned long long)config->listen_port, s.worker_count);
+        failinject_arm();
         start_triage(&s);
         uv_run(&main_loop, UV_RUN_DEFAULT);
     } else {

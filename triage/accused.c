@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "norm.h"
+#include "oom.h"
 #include "strmap.h"
 
 /* Positions people write before a name, simplified. */
@@ -49,7 +50,7 @@ struct accused_index *accused_index_new(void)
 {
     struct accused_index *x = calloc(1, sizeof(*x));
     if (x == NULL)
-        abort();
+        oom_abort();
     strmap_init(&x->names);
     return x;
 }
@@ -83,7 +84,7 @@ static size_t region_index(struct accused_index *x, const char *region)
         x->region_cap = x->region_cap ? x->region_cap * 2 : 64;
         x->regions = realloc(x->regions, x->region_cap * sizeof(*x->regions));
         if (x->regions == NULL)
-            abort();
+            oom_abort();
     }
     memcpy(x->regions[x->region_count++], region, 7);
     return x->region_count;
@@ -125,11 +126,11 @@ void accused_index_learn(struct accused_index *x, const char *name,
         x->positions =
             realloc(x->positions, x->position_cap * sizeof(*x->positions));
         if (x->positions == NULL)
-            abort();
+            oom_abort();
     }
     x->positions[x->position_count] = strdup(position);
     if (x->positions[x->position_count] == NULL)
-        abort();
+        oom_abort();
     x->position_count++;
 }
 
@@ -151,7 +152,7 @@ static char *utf8_of(const uint32_t *cps, size_t from, size_t n)
 {
     char *s = malloc(n * 4 + 1);
     if (s == NULL)
-        abort();
+        oom_abort();
     size_t o = 0;
     for (size_t i = 0; i < n; i++)
         o += norm_put(s + o, cps[from + i]);
@@ -226,7 +227,7 @@ char *accused_from_text(const struct accused_index *x, const char *normalised)
     size_t len = strlen(normalised), n = 0;
     uint32_t *cps = malloc((len + 1) * sizeof(*cps));
     if (cps == NULL)
-        abort();
+        oom_abort();
     for (const char *p = normalised; *p != '\0';)
         cps[n++] = norm_next(&p);
     char *name = NULL;

@@ -22,6 +22,8 @@
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 
+#include "oom.h"
+
 #define BMP 0x10000
 #define MAP_MAX                                                                \
     64 /* bytes of one code point's mapping; longer ones (none in              \
@@ -169,7 +171,7 @@ static int build_t2s(struct norm *n, char *err, size_t errlen)
     size_t cap = (size_t)0x10000 * 4, len = 0;
     char *in = malloc(cap);
     if (in == NULL)
-        abort();
+        oom_abort();
     for (uint32_t cp = 0; cp < BMP; cp++) {
         if (!is_cjk(cp))
             continue;
@@ -224,7 +226,7 @@ struct norm *norm_new(char *err, size_t errlen)
 {
     struct norm *n = calloc(1, sizeof(*n));
     if (n == NULL)
-        abort();
+        oom_abort();
     UErrorCode status = U_ZERO_ERROR;
     n->icu = unorm2_getNFKCCasefoldInstance(&status);
     if (U_FAILURE(status)) {
@@ -240,7 +242,7 @@ struct norm *norm_new(char *err, size_t errlen)
     size_t cap = (size_t)BMP * 4, used = 0;
     n->pool = malloc(cap);
     if (n->pool == NULL)
-        abort();
+        oom_abort();
     for (uint32_t cp = 0; cp < BMP; cp++) {
         if (cp >= 0xD800 && cp <= 0xDFFF) {
             n->map[cp] = 0; /* never decoded from valid UTF-8 */
@@ -260,7 +262,7 @@ struct norm *norm_new(char *err, size_t errlen)
             cap *= 2;
             n->pool = realloc(n->pool, cap);
             if (n->pool == NULL)
-                abort();
+                oom_abort();
         }
         memcpy(n->pool + used, mapped, mlen);
         n->map[cp] = (uint32_t)(used << 8) | (uint32_t)mlen;
@@ -294,7 +296,7 @@ static char *slow_path(const struct norm *n, const char *s, size_t len,
     /* Valid UTF-8 only: invalid bytes are dropped first. */
     char *clean = malloc(len + 1);
     if (clean == NULL)
-        abort();
+        oom_abort();
     size_t c = 0;
     for (size_t i = 0; i < len;) {
         size_t k;
@@ -313,7 +315,7 @@ static char *slow_path(const struct norm *n, const char *s, size_t len,
     st = U_ZERO_ERROR;
     UChar *u = malloc(((size_t)ulen + 1) * sizeof(UChar));
     if (u == NULL)
-        abort();
+        oom_abort();
     u_strFromUTF8(u, ulen + 1, NULL, clean, (int32_t)c, &st);
     free(clean);
     st = U_ZERO_ERROR;
@@ -321,7 +323,7 @@ static char *slow_path(const struct norm *n, const char *s, size_t len,
     st = U_ZERO_ERROR;
     UChar *nu = malloc(((size_t)nlen + 1) * sizeof(UChar));
     if (nu == NULL)
-        abort();
+        oom_abort();
     unorm2_normalize(n->icu, u, ulen, nu, nlen + 1, &st);
     free(u);
     int32_t u8len = 0;
@@ -330,12 +332,12 @@ static char *slow_path(const struct norm *n, const char *s, size_t len,
     st = U_ZERO_ERROR;
     char *u8 = malloc((size_t)u8len + 1);
     if (u8 == NULL)
-        abort();
+        oom_abort();
     u_strToUTF8(u8, u8len + 1, NULL, nu, nlen, &st);
     free(nu);
     char *out = malloc((size_t)u8len + 1);
     if (out == NULL)
-        abort();
+        oom_abort();
     *out_len = apply_t2s(n, u8, (size_t)u8len, out);
     out[*out_len] = '\0';
     free(u8);
@@ -350,7 +352,7 @@ char *norm_text(const struct norm *n, const char *s, size_t len,
     size_t cap = len + MAP_MAX + 1, o = 0;
     char *out = malloc(cap);
     if (out == NULL)
-        abort();
+        oom_abort();
     for (size_t i = 0; i < len;) {
         size_t k;
         int32_t cp = decode_strict((const unsigned char *)s + i, len - i, &k);
@@ -367,7 +369,7 @@ char *norm_text(const struct norm *n, const char *s, size_t len,
             cap *= 2;
             out = realloc(out, cap);
             if (out == NULL)
-                abort();
+                oom_abort();
         }
         memcpy(out + o, n->pool + (e >> 8), e & 0xFF);
         o += e & 0xFF;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oom.h"
+
 bool route_is_region(const char *s)
 {
     if (s == NULL)
@@ -111,7 +113,7 @@ bool route_region_from_text(const struct rules *r, const char *normalised,
         return false;
     bool *named = calloc(n, sizeof(*named));
     if (named == NULL)
-        abort();
+        oom_abort();
     for (size_t i = 0; i < n; i++) {
         const char *place = r->units[i].place;
         named[i] = place != NULL && place[0] != '\0' &&

@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "jsonloc.h"
+#include "oom.h"
 #include "rules.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -71,7 +72,7 @@ static void *xcalloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size);
     if (p == NULL)
-        abort();
+        oom_abort();
     return p;
 }
 
@@ -79,7 +80,7 @@ static char *xstrdup(const char *s)
 {
     char *p = strdup(s);
     if (p == NULL)
-        abort();
+        oom_abort();
     return p;
 }
 
@@ -1062,7 +1063,7 @@ static char *read_all(int fd, size_t *out_len)
             cap *= 2;
             char *grown = realloc(buf, cap);
             if (grown == NULL)
-                abort();
+                oom_abort();
             buf = grown;
         }
         ssize_t got = read(fd, buf + len, cap - len);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oom.h"
+
 static uint64_t hash(const char *s)
 {
     uint64_t h = 14695981039346656037ULL;
@@ -44,7 +46,7 @@ static void grow(struct strmap *m)
     m->cap = old.cap ? old.cap * 2 : 64;
     m->slots = calloc(m->cap, sizeof(*m->slots));
     if (m->slots == NULL)
-        abort();
+        oom_abort();
     for (size_t i = 0; i < old.cap; i++)
         if (old.slots[i].key != NULL)
             *find(m, old.slots[i].key) = old.slots[i];
@@ -60,7 +62,7 @@ size_t *strmap_put(struct strmap *m, const char *key, bool *added)
     if (*added) {
         s->key = strdup(key);
         if (s->key == NULL)
-            abort();
+            oom_abort();
         s->value = 0;
         m->count++;
     }

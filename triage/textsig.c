@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oom.h"
+
 /* Sorts a[0..n) with an LSD radix sort on bytes: a report's few hundred
  * shingles sort in a few microseconds, several times faster than qsort's
  * comparison calls. tmp has room for n. */
@@ -109,7 +111,7 @@ void textsig_init(struct textsig *f, const struct norm *norm,
     size_t len = strlen(normalised);
     uint32_t *cps = malloc((len + 1) * sizeof(*cps));
     if (cps == NULL)
-        abort();
+        oom_abort();
     size_t n = 0;
     for (const char *p = normalised; *p != '\0';)
         cps[n++] = norm_next(&p);
@@ -119,13 +121,13 @@ void textsig_init(struct textsig *f, const struct norm *norm,
     size_t form_cap = n + 32, m = 0;
     uint32_t *form = malloc(form_cap * sizeof(*form));
     if (form == NULL)
-        abort();
+        oom_abort();
     for (size_t i = 0; i < n;) {
         if (m + 24 > form_cap) { /* room for one number's digits */
             form_cap = form_cap * 2 + 24;
             form = realloc(form, form_cap * sizeof(*form));
             if (form == NULL)
-                abort();
+                oom_abort();
         }
         if (is_digit(cps[i])) {
             int64_t v;
@@ -157,7 +159,7 @@ void textsig_init(struct textsig *f, const struct norm *norm,
     size_t g = m >= 3 ? m - 2 : (m > 0 ? 1 : 0);
     f->grams = malloc((g + 1) * sizeof(*f->grams));
     if (f->grams == NULL)
-        abort();
+        oom_abort();
     if (m >= 3) {
         for (size_t i = 0; i + 2 < m; i++)
             f->grams[i] = gram_hash(form[i], form[i + 1], form[i + 2]);
@@ -166,7 +168,7 @@ void textsig_init(struct textsig *f, const struct norm *norm,
     }
     uint32_t *tmp = malloc((g + 1) * sizeof(*tmp));
     if (tmp == NULL)
-        abort();
+        oom_abort();
     radix_sort(f->grams, tmp, g);
     free(tmp);
     u = 0;

@@ -19,9 +19,10 @@
 #include <string.h>
 
 #include "accused.h"
-#include "textsig.h"
+#include "oom.h"
 #include "route.h"
 #include "strmap.h"
+#include "textsig.h"
 
 /* Share of the shorter report's shingles the longer must hold for the two
  * to be one incident. Measured on the dev corpus: see triage/README.md. */
@@ -83,7 +84,7 @@ static void group_add(struct group *g, size_t entry, bool root)
             g->root_cap = g->root_cap ? g->root_cap * 2 : 4;
             g->roots = realloc(g->roots, g->root_cap * sizeof(*g->roots));
             if (g->roots == NULL)
-                abort();
+                oom_abort();
         }
         g->roots[g->root_count++] = entry;
     }
@@ -98,7 +99,7 @@ struct triage *triage_new(const struct norm *norm, const struct rules *rules)
 {
     struct triage *t = calloc(1, sizeof(*t));
     if (t == NULL)
-        abort();
+        oom_abort();
     t->norm = norm;
     t->rules = rules;
     t->names = accused_index_new();
@@ -214,7 +215,7 @@ static struct lsh_bucket *bucket_find(struct triage *t, uint64_t key,
         t->bucket_cap = old_cap ? old_cap * 2 : 1024;
         t->buckets = calloc(t->bucket_cap, sizeof(*t->buckets));
         if (t->buckets == NULL)
-            abort();
+            oom_abort();
         for (size_t i = 0; i < old_cap; i++) {
             if (old[i].key == 0)
                 continue;
@@ -417,7 +418,7 @@ static const struct entry *remember(struct triage *t, struct entry *e,
                 t->groups =
                     realloc(t->groups, t->group_cap * sizeof(*t->groups));
                 if (t->groups == NULL)
-                    abort();
+                    oom_abort();
             }
             memset(&t->groups[t->group_count], 0, sizeof(*t->groups));
             *slot = t->group_count++;
@@ -441,7 +442,7 @@ static const struct entry *remember(struct triage *t, struct entry *e,
         t->cap = t->cap ? t->cap * 2 : 1024;
         t->entries = realloc(t->entries, t->cap * sizeof(*t->entries));
         if (t->entries == NULL)
-            abort();
+            oom_abort();
     }
     bool added;
     *strmap_put(&t->by_id, e->id, &added) = self;
@@ -463,7 +464,7 @@ void triage_restore(struct triage *t, const struct triage_report *r,
     free(text);
     e.id = strdup(r->id != NULL ? r->id : "");
     if (e.id == NULL)
-        abort();
+        oom_abort();
     e.akey = accused_key != NULL ? strdup(accused_key) : NULL;
     const size_t *first = cluster != NULL && strcmp(cluster, e.id) != 0
                               ? strmap_get(&t->by_id, cluster)
@@ -506,7 +507,7 @@ void triage_decide(struct triage *t, const struct triage_report *r,
         size_t len = strlen(where) + 1 + strlen(name) + 1;
         d->accused_key = malloc(len);
         if (d->accused_key == NULL)
-            abort();
+            oom_abort();
         snprintf(d->accused_key, len, "%s/%s", where, name);
     }
     free(name);
@@ -522,7 +523,7 @@ void triage_decide(struct triage *t, const struct triage_report *r,
     textsig_init(&e.f, t->norm, text);
     e.id = strdup(r->id != NULL ? r->id : "");
     if (e.id == NULL)
-        abort();
+        oom_abort();
     e.akey = d->accused_key != NULL ? strdup(d->accused_key) : NULL;
     e.keywords = keyword_mask(rules, text);
     size_t dup = find_duplicate(t, &e);
@@ -533,7 +534,7 @@ void triage_decide(struct triage *t, const struct triage_report *r,
     d->cluster_size = root->size;
     d->cluster = strdup(root->id);
     if (d->cluster == NULL)
-        abort();
+        oom_abort();
 
     /* Category: the first in file order with a keyword in the text. */
     for (size_t i = 0; i < rules->category_count; i++) {
@@ -587,6 +588,6 @@ char *triage_decision_json(const struct triage_report *r,
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (s == NULL)
-        abort();
+        oom_abort();
     return s;
 }

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oom.h"
+
 static const char *const weekday_names[] = {
     "",         "Monday", "Tuesday",  "Wednesday",
     "Thursday", "Friday", "Saturday", "Sunday",
@@ -417,7 +419,7 @@ int workdays_load(struct workdays *w, const char *path, char *err,
     }
     char *buf = malloc((size_t)WORKDAYS_MAX_FILE + 1);
     if (buf == NULL)
-        abort();
+        oom_abort();
     errno = 0;
     size_t len = fread(buf, 1, (size_t)WORKDAYS_MAX_FILE + 1, f);
     int rc;
