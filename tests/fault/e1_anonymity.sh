@@ -39,6 +39,14 @@ if grep -a -i -E 'postgres|sqlstate|select |insert |syntax|/work|/usr/|\.c:[0-9]
     fail "an error answer names internals"
 fi
 sleep 1
+# E2: the rate-limit key lives only in memory (getrandom at start-up), and
+# tipd holds no file open but its log: nothing it could write a key or an
+# address to. (unit.ratelimit_clients_and_buckets: a new key renames every
+# address.)
+files=$(find "/proc/$TIPD_PID/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' 2>/dev/null |
+    grep '^/' | grep -v -x -F "$WORK/tipd.log" | grep -v '^/dev/' | sort -u || true)
+[ -z "$files" ] || fail "tipd holds files open besides its log: $files"
+echo "E2: tipd's open files: its log only ($(find "/proc/$TIPD_PID/fd" -mindepth 1 -maxdepth 1 | wc -l) descriptors)"
 kill -TERM "$TIPD_PID" && wait "$TIPD_PID" 2>/dev/null || true
 TIPD_PID=""
 sql "CHECKPOINT" >/dev/null
