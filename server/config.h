@@ -38,7 +38,7 @@
       "PEM file of the server certificate, then its chain; with "              \
       "tls_key_file, listen_port speaks HTTPS only (TLS 1.2 and 1.3); both "   \
       "empty: plain HTTP. Both read again on SIGHUP; a file that fails to "    \
-      "load is refused and the certificate in force stays")                   \
+      "load is refused and the certificate in force stays")                    \
     S(tls_key_file, "",                                                        \
       "PEM file of the certificate's private key, unencrypted (mode 600, "     \
       "owned by the tipd user)")                                               \

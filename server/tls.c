@@ -230,8 +230,7 @@ int tls_context_reload(struct tls_context *t)
     t->current = fresh;
     pthread_mutex_unlock(&t->lock);
     SSL_CTX_free(old); /* freed by OpenSSL once its last SSL is */
-    atomic_fetch_add_explicit(&t->metrics->reloads_ok, 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->metrics->reloads_ok, 1, memory_order_relaxed);
     log_certificate(fresh, "tls_reloaded", t->config->tls_cert_file);
     return 0;
 }
@@ -302,8 +301,7 @@ static void shrink_input(struct tls_conn *c)
 
 static void shrink_output(struct tls_conn *c)
 {
-    if (BIO_ctrl_pending(c->out) != 0 ||
-        bio_capacity(c->out) <= BIO_KEEP_BYTES)
+    if (BIO_ctrl_pending(c->out) != 0 || bio_capacity(c->out) <= BIO_KEEP_BYTES)
         return;
     BIO *fresh = BIO_new(BIO_s_mem());
     if (fresh == NULL)

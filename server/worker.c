@@ -319,8 +319,9 @@ static void on_connection(uv_stream_t *listener, int status)
     if (tls_context_enabled(&srv->tls)) {
         cl->tls = xmalloc(sizeof(*cl->tls));
         if (tls_conn_init(cl->tls, &srv->tls) != 0) {
-            log_error("tls_conn_failed", "worker=%d reason=\"OpenSSL could "
-                                         "not allocate a connection\"",
+            log_error("tls_conn_failed",
+                      "worker=%d reason=\"OpenSSL could "
+                      "not allocate a connection\"",
                       w->index);
             free(cl->tls);
             uv_close((uv_handle_t *)&cl->tcp, on_refused_closed);

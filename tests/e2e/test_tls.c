@@ -77,7 +77,8 @@ static int sh(const struct e2e *e, const char *cmd, char *out, size_t cap)
     "-set_serial 1; "                                                          \
     "for n in 1 2; do "                                                        \
     "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "          \
-    "-keyout s$n.key -out s$n.csr -subj \"/O=tipd e2e/OU=cert $n/CN=localhost\"; " \
+    "-keyout s$n.key -out s$n.csr -subj \"/O=tipd e2e/OU=cert "                \
+    "$n/CN=localhost\"; "                                                      \
     "openssl x509 -req -in s$n.csr -CA ca.pem -CAkey ca.key "                  \
     "-set_serial $((4096 + n)) -days 2 -extfile ext.cnf -out s$n.pem; "        \
     "done; cp s1.pem server.pem; cp s1.key server.key"
@@ -88,8 +89,8 @@ static int make_certs(struct e2e *e, char *ca, size_t cap)
     char out[4096];
     int rc = sh(e, MAKE_CERTS, out, sizeof(out));
     if (rc != 0) {
-        FAIL("making the test certificates with openssl failed (%d):\n%s",
-             rc, out);
+        FAIL("making the test certificates with openssl failed (%d):\n%s", rc,
+             out);
         return -1;
     }
     snprintf(ca, cap, "%s/ca.pem", e->dir);
@@ -195,8 +196,7 @@ static void https_endpoint(struct e2e *e)
     } refused[] = {
         {"-tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'", "alert protocol version"},
         {"-tls1 -cipher 'DEFAULT:@SECLEVEL=0'", "alert protocol version"},
-        {"-tls1_2 -cipher 'AES128-SHA:@SECLEVEL=0'",
-         "alert handshake failure"},
+        {"-tls1_2 -cipher 'AES128-SHA:@SECLEVEL=0'", "alert handshake failure"},
         {"-tls1_2 -cipher 'ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0'",
          "alert handshake failure"},
         {"-alpn h2", "alert no application protocol"},
@@ -226,7 +226,10 @@ static void https_endpoint(struct e2e *e)
     e2e_escape(r.data, r.len, why, sizeof(why));
     printf("plain HTTP on the TLS port: %zu bytes back ('%s'), %s after "
            "%llu ms\n",
-           r.len, why, r.eof ? "EOF" : r.reset ? "reset" : "still open",
+           r.len, why,
+           r.eof     ? "EOF"
+           : r.reset ? "reset"
+                     : "still open",
            (unsigned long long)r.ms);
     CHECK(r.eof || r.reset);
     CHECK(r.ms < 900); /* refused, not left to the header deadline */
@@ -248,7 +251,9 @@ static void https_endpoint(struct e2e *e)
         close(fd);
         printf("stalled handshake (%s): %s after %llu ms, %zu bytes\n",
                silent ? "silent" : "partial ClientHello",
-               r.eof ? "EOF" : r.reset ? "reset" : "still open",
+               r.eof     ? "EOF"
+               : r.reset ? "reset"
+                         : "still open",
                (unsigned long long)r.ms, r.len);
         CHECK(r.eof || r.reset);
         CHECK(r.ms >= 950 && r.ms <= 1400);
@@ -350,7 +355,8 @@ static void certificate_reload(struct e2e *e)
     CHECK_INT(e2e_start(e, sets), 0);
 
     CHECK_INT(presented(e, out, sizeof(out)), 0);
-    if (strstr(out, "serial=1001") == NULL || strstr(out, "OU = cert 1") == NULL)
+    if (strstr(out, "serial=1001") == NULL ||
+        strstr(out, "OU = cert 1") == NULL)
         FAIL("first certificate: '%s'", out);
     CHECK(!test_failed());
 
@@ -407,8 +413,7 @@ static void certificate_reload(struct e2e *e)
 
     /* A broken key: refused, logged with the file and the reason; tipd
      * keeps serving the second certificate. */
-    CHECK_INT(sh(e, "printf 'not a key\\n' > server.key", out, sizeof(out)),
-              0);
+    CHECK_INT(sh(e, "printf 'not a key\\n' > server.key", out, sizeof(out)), 0);
     kill(e->pid, SIGHUP);
     CHECK_INT(wait_metric(e, RELOADS_FAILED, 1, 10000), 1);
     CHECK(log_has(e, "event=tls_reload_refused"));

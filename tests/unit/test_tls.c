@@ -491,8 +491,8 @@ static void reload_checks(struct files *fs)
               1);
     CHECK_INT(serial, 8193);
     /* The old certificate is no longer trusted for new connections... */
-    CHECK(handshake(&t, fs->cert, TLS1_2_VERSION, TLS1_3_VERSION, NULL, NULL,
-                    0, NULL, NULL, 0) != 1);
+    CHECK(handshake(&t, fs->cert, TLS1_2_VERSION, TLS1_3_VERSION, NULL, NULL, 0,
+                    NULL, NULL, 0) != 1);
 
     /* ...but the connection made before still completes with it. */
     pump(&before, &s, NULL, 0, NULL);
