@@ -34,6 +34,22 @@
       "open client connections across all workers; more are closed at "        \
       "accept")                                                                \
     U(listen_backlog, 1024, 1, 65535, "listen(2) backlog per worker")          \
+    S(tls_cert_file, "",                                                       \
+      "PEM file of the server certificate, then its chain; with "              \
+      "tls_key_file, listen_port speaks HTTPS only (TLS 1.2 and 1.3); both "   \
+      "empty: plain HTTP. Both read again on SIGHUP; a file that fails to "    \
+      "load is refused and the certificate in force stays")                    \
+    S(tls_key_file, "",                                                        \
+      "PEM file of the certificate's private key, unencrypted (mode 600, "     \
+      "owned by the tipd user)")                                               \
+    U(tls_min_version, 12, 12, 13,                                             \
+      "oldest TLS version accepted: 12 = TLS 1.2, 13 = TLS 1.3 only")          \
+    S(tls_ciphers,                                                             \
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"             \
+      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"             \
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",             \
+      "TLS 1.2 cipher suites (OpenSSL's list syntax): forward secrecy and "    \
+      "AEAD only; TLS 1.3's suites are all AEAD and keep OpenSSL's defaults")  \
     U(max_request_line_bytes, 8192, 64, 1048576,                               \
       "longest request line (method, target, version); longer is 414")         \
     U(max_header_line_bytes, 8192, 64, 1048576,                                \

@@ -61,6 +61,7 @@ void http_conn_init(struct http_conn *c, const struct http_conn_ops *ops,
     buf_init(&c->res.body, limits->response_max);
     buf_init(&c->head, 8192);
     c->req.arena = &c->arena;
+    c->opened_ms = now_ms;
     change_state(c, HTTP_CONN_IDLE, now_ms);
 }
 
@@ -432,10 +433,14 @@ void http_conn_tick(struct http_conn *c, uint64_t now)
             close_now(c, now);
         return;
     }
-    case HTTP_CONN_HEAD:
-        if (now - c->req.started_ms >= l->header_timeout_ms)
+    case HTTP_CONN_HEAD: {
+        uint64_t start = c->req.started_ms;
+        if (c->requests == 0 && c->first_head_from_open)
+            start = c->opened_ms;
+        if (now - start >= l->header_timeout_ms)
             fail(c, 408, "request headers not received in time", now);
         return;
+    }
     case HTTP_CONN_BODY:
         if (age >= l->body_timeout_ms) {
             fail(c, 408, "request body not received in time", now);

@@ -50,6 +50,9 @@ void metrics_init(struct metrics *m, const struct router *router)
     atomic_init(&m->staff_actions, 0);
     atomic_init(&m->staff_statements, 0);
     atomic_init(&m->staff_groups_split, 0);
+    atomic_init(&m->tls_handshakes_ok, 0);
+    atomic_init(&m->tls_handshakes_failed, 0);
+    atomic_init(&m->tls_handshakes_unfinished, 0);
 }
 
 void metrics_cleanup(struct metrics *m)
@@ -157,6 +160,7 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
     uint64_t accepted = 0, refused = 0, connects = 0, failures = 0;
     uint64_t batches = 0, stored = 0, commit_ms = 0;
     uint64_t groups = 0, actions = 0, statements = 0, split = 0;
+    uint64_t tls_ok = 0, tls_failed = 0, tls_unfinished = 0;
     int ready = 0;
     for (size_t w = 0; w < n; w++) {
         open += atomic_load_explicit(&all[w]->connections_open,
@@ -174,6 +178,9 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         actions += get(&all[w]->staff_actions);
         statements += get(&all[w]->staff_statements);
         split += get(&all[w]->staff_groups_split);
+        tls_ok += get(&all[w]->tls_handshakes_ok);
+        tls_failed += get(&all[w]->tls_handshakes_failed);
+        tls_unfinished += get(&all[w]->tls_handshakes_unfinished);
         ready += atomic_load_explicit(&all[w]->db_ready, memory_order_relaxed);
     }
     rc |= buf_printf(
@@ -241,7 +248,37 @@ int metrics_render(struct buf *out, struct metrics *const *all, size_t n)
         "tipd_staff_groups_split_total %llu\n",
         (unsigned long long)groups, (unsigned long long)actions,
         (unsigned long long)statements, (unsigned long long)split);
+    rc |= buf_printf(
+        out,
+        "# HELP tipd_tls_handshakes_total TLS handshakes by result: ok, "
+        "failed (refused: version, cipher, ALPN, not TLS), unfinished "
+        "(closed at the header deadline or by the client).\n"
+        "# TYPE tipd_tls_handshakes_total counter\n"
+        "tipd_tls_handshakes_total{result=\"ok\"} %llu\n"
+        "tipd_tls_handshakes_total{result=\"failed\"} %llu\n"
+        "tipd_tls_handshakes_total{result=\"unfinished\"} %llu\n",
+        (unsigned long long)tls_ok, (unsigned long long)tls_failed,
+        (unsigned long long)tls_unfinished);
     return rc ? -1 : 0;
+}
+
+void metrics_tls_init(struct tls_metrics *m)
+{
+    atomic_init(&m->reloads_ok, 0);
+    atomic_init(&m->reloads_failed, 0);
+}
+
+int metrics_render_tls(struct buf *out, struct tls_metrics *m)
+{
+    return buf_printf(
+        out,
+        "# HELP tipd_tls_reloads_total Reloads of tls_cert_file and "
+        "tls_key_file on SIGHUP, by result.\n"
+        "# TYPE tipd_tls_reloads_total counter\n"
+        "tipd_tls_reloads_total{result=\"ok\"} %llu\n"
+        "tipd_tls_reloads_total{result=\"failed\"} %llu\n",
+        (unsigned long long)get(&m->reloads_ok),
+        (unsigned long long)get(&m->reloads_failed));
 }
 
 void metrics_triage_init(struct triage_metrics *m)

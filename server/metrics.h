@@ -40,6 +40,17 @@ struct metrics {
     _Atomic uint64_t staff_statements;    /* their statements (merged
                                              claims share one) */
     _Atomic uint64_t staff_groups_split;  /* failed groups run one by one */
+    _Atomic uint64_t tls_handshakes_ok;
+    _Atomic uint64_t tls_handshakes_failed;     /* refused: version, cipher,
+                                                   not TLS at all */
+    _Atomic uint64_t tls_handshakes_unfinished; /* closed mid-handshake: the
+                                                   deadline, or the peer */
+};
+
+/* The TLS certificate's reloads on SIGHUP (server/tls.h), main thread. */
+struct tls_metrics {
+    _Atomic uint64_t reloads_ok;
+    _Atomic uint64_t reloads_failed; /* refused files (the old one stays) */
 };
 
 /*
@@ -76,6 +87,11 @@ void metrics_observe(struct metrics *m, const struct route *route, int status,
 /* Writes the sum of all[0..n) (n >= 1, one router) to out. -1 if out
  * is too small. */
 int metrics_render(struct buf *out, struct metrics *const *all, size_t n);
+
+/* Zeroes m. */
+void metrics_tls_init(struct tls_metrics *m);
+/* Appends the TLS reload figures to out. -1 if out is too small. */
+int metrics_render_tls(struct buf *out, struct tls_metrics *m);
 
 /* Zeroes m. */
 void metrics_triage_init(struct triage_metrics *m);

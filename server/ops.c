@@ -39,7 +39,8 @@ int ops_metrics(void *app, struct http_conn *conn, struct http_request *req,
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
     if (metrics_render(&res->body, w->server->metrics,
                        w->server->worker_count) != 0 ||
-        metrics_render_triage(&res->body, &w->server->triage_metrics) != 0)
+        metrics_render_triage(&res->body, &w->server->triage_metrics) != 0 ||
+        metrics_render_tls(&res->body, &w->server->tls_metrics) != 0)
         return http_response_error(res, HTTP_INTERNAL,
                                    "metrics exceed max_response_bytes", NULL);
     return HTTP_OK;

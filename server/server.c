@@ -107,10 +107,14 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_stop(h->loop);
 }
 
-/* SIGHUP: the triage worker reads its rules and calendar again. */
+/* SIGHUP: the TLS certificate and key are read again (here, on the main
+ * thread: a file read never stalls a worker), and the triage worker reads
+ * its rules and calendar again. */
 static void on_hangup(uv_signal_t *h, int signum)
 {
     struct server *s = h->data;
+    if (tls_context_enabled(&s->tls))
+        tls_context_reload(&s->tls);
     if (!s->triage.started) {
         log_info("reload_ignored", "signal=SIGHUP reason=\"triage is not "
                                    "running (triage_enabled, rules_file)\"");
@@ -203,11 +207,22 @@ int server_run(const struct config *config, const struct router *router,
         return 1;
     }
 
+    metrics_tls_init(&s.tls_metrics);
+    if (tls_context_init(&s.tls, config, &s.tls_metrics, err, sizeof(err)) !=
+        0) {
+        log_error("tls_failed", "reason=\"%s\"", err);
+        tls_context_cleanup(&s.tls);
+        free(s.staff_conninfo);
+        sms_repeats_cleanup(&s.sms_repeats);
+        return 1;
+    }
+
     int *fds = xcalloc(s.worker_count, sizeof(int));
     if (bind_all(config, fds, s.worker_count) != 0) {
         free(fds);
         free(s.staff_conninfo);
         sms_repeats_cleanup(&s.sms_repeats);
+        tls_context_cleanup(&s.tls);
         return 1;
     }
     s.workers = xcalloc(s.worker_count, sizeof(struct worker));
@@ -246,9 +261,10 @@ int server_run(const struct config *config, const struct router *router,
         }
     }
     if (rc == 0) {
-        log_info("listening", "address=%s port=%llu workers=%zu",
+        log_info("listening", "address=%s port=%llu workers=%zu tls=%d",
                  config->listen_address,
-                 (unsigned long long)config->listen_port, s.worker_count);
+                 (unsigned long long)config->listen_port, s.worker_count,
+                 tls_context_enabled(&s.tls) ? 1 : 0);
         failinject_arm();
         start_triage(&s);
         uv_run(&main_loop, UV_RUN_DEFAULT);
@@ -273,6 +289,7 @@ int server_run(const struct config *config, const struct router *router,
     free(s.metrics);
     free(s.staff_conninfo);
     sms_repeats_cleanup(&s.sms_repeats);
+    tls_context_cleanup(&s.tls);
     if (rc != 0)
         return 1;
     log_info("stopped", "clean=1");

@@ -1,7 +1,8 @@
 /*
  * server: tipd serve's running state shared by every worker, and the
  * main thread's life cycle: bind, start one worker per core, wait for
- * SIGTERM/SIGINT, drain, join, exit.
+ * SIGTERM/SIGINT, drain, join, exit. SIGHUP reloads the triage rules and
+ * the TLS certificate.
  *
  * Each worker is an event loop on its own thread with its own listening
  * socket on the same port (SO_REUSEPORT), its own database session and its
@@ -22,6 +23,7 @@
 #include "http_conn.h"
 #include "metrics.h"
 #include "sms_repeat.h"
+#include "tls.h"
 #include "triage_worker.h"
 
 struct worker;
@@ -46,6 +48,8 @@ struct server {
     atomic_bool stopping;        /* SIGTERM/SIGINT received */
     struct triage_worker triage; /* started with a rules_file */
     struct triage_metrics triage_metrics; /* its figures, for /metrics */
+    struct tls_context tls;               /* HTTPS, when configured */
+    struct tls_metrics tls_metrics;       /* its reloads, for /metrics */
 
     /* SMS without a message id: first sightings, shared by the workers. */
     struct sms_repeats sms_repeats;

@@ -1,6 +1,13 @@
 /*
  * worker: libuv under http_conn. Everything here runs on the worker's own
  * thread except worker_stop, which only signals the wakeup handle.
+ *
+ * TLS sits between libuv's callbacks and http_conn's: a read is fed to the
+ * connection's engine and drained into http_conn record by record; every
+ * write of http_conn is encrypted and its ciphertext written, and the
+ * engine's own bytes (handshake, alerts, close_notify) are sent after each
+ * read and at shutdown. A connection whose TLS failed or was closed by the
+ * peer takes no more bytes, so a client cannot grow the engine's buffers.
  */
 #include "worker.h"
 
@@ -11,6 +18,7 @@
 #include "http_conn.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 
 struct client {
@@ -18,12 +26,16 @@ struct client {
     struct http_conn http;
     struct worker *worker; /* borrowed */
     struct client *prev, *next;
+    struct tls_conn *tls; /* owned; NULL: plain HTTP */
     bool reading;
+    bool tls_counted; /* the handshake's outcome is in the metrics */
 };
 
 struct write_req {
     uv_write_t req;
     struct client *client;
+    bool notify; /* http_conn's write: tell it when written */
+    char data[]; /* TLS: the ciphertext written */
 };
 
 static struct client *client_of(struct http_conn *c)
@@ -44,6 +56,13 @@ static void on_client_closed(uv_handle_t *h)
     if (cl->next != NULL)
         cl->next->prev = cl->prev;
     http_conn_cleanup(&cl->http);
+    if (cl->tls != NULL) {
+        if (!cl->tls_counted)
+            atomic_fetch_add_explicit(&w->metrics.tls_handshakes_unfinished, 1,
+                                      memory_order_relaxed);
+        tls_conn_cleanup(cl->tls);
+        free(cl->tls);
+    }
     free(cl);
     atomic_fetch_sub(&w->server->connections, 1);
     atomic_fetch_sub_explicit(&w->metrics.connections_open, 1,
@@ -61,13 +80,46 @@ static void on_write(uv_write_t *req, int status)
 {
     struct write_req *wr = container_of(req, struct write_req, req);
     struct client *cl = wr->client;
+    bool notify = wr->notify;
     free(wr);
-    http_conn_on_written(&cl->http, status, util_now_ms());
+    if (notify)
+        http_conn_on_written(&cl->http, status, util_now_ms());
+}
+
+/*
+ * Writes the ciphertext waiting in cl's TLS engine, in one write request
+ * that carries it. notify: the write is http_conn's answer (written even
+ * when empty, so http_conn hears of it). 0, or a libuv error.
+ */
+static int tls_send(struct client *cl, bool notify)
+{
+    size_t n = tls_conn_pending(cl->tls);
+    if (n == 0 && !notify)
+        return 0;
+    struct write_req *wr = xmalloc(sizeof(*wr) + n);
+    wr->client = cl;
+    wr->notify = notify;
+    size_t got = tls_conn_take(cl->tls, wr->data, n);
+    uv_buf_t buf = uv_buf_init(wr->data, (unsigned)got);
+    int rc = uv_write(&wr->req, (uv_stream_t *)&cl->tcp, &buf, 1, on_write);
+    if (rc != 0)
+        free(wr);
+    return rc;
 }
 
 static void t_write(struct http_conn *c, const struct iovec *iov, int n)
 {
     struct client *cl = client_of(c);
+    if (cl->tls != NULL) {
+        int rc = 0;
+        for (int i = 0; i < n && rc == 0; i++)
+            rc = tls_conn_write(cl->tls, iov[i].iov_base, iov[i].iov_len);
+        if (rc == 0)
+            rc = tls_send(cl, true);
+        if (rc != 0)
+            client_close(cl); /* as a failing stream below */
+        return;
+    }
     uv_buf_t bufs[2];
     if (n > 2)
         n = 2;
@@ -75,6 +127,7 @@ static void t_write(struct http_conn *c, const struct iovec *iov, int n)
         bufs[i] = uv_buf_init(iov[i].iov_base, (unsigned)iov[i].iov_len);
     struct write_req *wr = xmalloc(sizeof(*wr));
     wr->client = cl;
+    wr->notify = true;
     if (uv_write(&wr->req, (uv_stream_t *)&cl->tcp, bufs, (unsigned)n,
                  on_write) != 0) {
         /* The stream is already failing: close; the close callback frees
@@ -91,11 +144,67 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(cl->worker->read_buf, sizeof(cl->worker->read_buf));
 }
 
+static void t_read_stop(struct http_conn *c);
+
+/* Counts the handshake's outcome once it is known. */
+static void count_handshake(struct client *cl)
+{
+    struct metrics *m = &cl->worker->metrics;
+    if (cl->tls_counted)
+        return;
+    if (cl->tls->handshaken) {
+        atomic_fetch_add_explicit(&m->tls_handshakes_ok, 1,
+                                  memory_order_relaxed);
+        cl->tls_counted = true;
+    } else if (cl->tls->state == TLS_CONN_FAILED) {
+        atomic_fetch_add_explicit(&m->tls_handshakes_failed, 1,
+                                  memory_order_relaxed);
+        cl->tls_counted = true;
+        /* OpenSSL's reason only ("no shared cipher", "unsupported
+         * protocol"): never who the client was. */
+        log_debug("tls_handshake_failed", "worker=%d reason=\"%s\"",
+                  cl->worker->index, cl->tls->reason);
+    }
+}
+
+/* Ciphertext read: decrypted into http_conn as far as it goes. */
+static void tls_read(struct client *cl, const char *data, size_t len,
+                     uint64_t now)
+{
+    struct tls_conn *t = cl->tls;
+    struct worker *w = cl->worker;
+    uv_handle_t *h = (uv_handle_t *)&cl->tcp;
+    if (t->state == TLS_CONN_FAILED || t->state == TLS_CONN_CLOSED)
+        return; /* discarded unbuffered: nothing can come after these */
+    int rc = tls_conn_feed(t, data, len);
+    while (rc == 0 && !uv_is_closing(h)) {
+        int n = tls_conn_read(t, w->tls_buf, sizeof(w->tls_buf));
+        if (n <= 0) {
+            rc = n;
+            break;
+        }
+        http_conn_on_read(&cl->http, w->tls_buf, (size_t)n, now);
+    }
+    count_handshake(cl);
+    if (uv_is_closing(h))
+        return;
+    /* The handshake's next flight, or the alert that refuses it. */
+    tls_send(cl, false);
+    if (rc < 0) {
+        /* The peer's close_notify is its end of stream; bytes that are
+         * not TLS end the connection as a reset would. */
+        t_read_stop(&cl->http);
+        http_conn_on_eof(&cl->http, now);
+    }
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct client *cl = s->data;
     uint64_t now = util_now_ms();
-    if (nread > 0)
+    if (cl->tls != NULL && nread > 0)
+        tls_read(cl, buf->base, (size_t)nread, now);
+    else if (nread > 0)
         http_conn_on_read(&cl->http, buf->base, (size_t)nread, now);
     else if (nread < 0)
         http_conn_on_eof(&cl->http, now); /* EOF, or a reset */
@@ -128,6 +237,11 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 static void t_shutdown(struct http_conn *c)
 {
     struct client *cl = client_of(c);
+    if (cl->tls != NULL) {
+        /* close_notify first: the client can tell our end from a cut. */
+        tls_conn_close_notify(cl->tls);
+        tls_send(cl, false);
+    }
     uv_shutdown_t *req = xmalloc(sizeof(*req));
     if (uv_shutdown(req, (uv_stream_t *)&cl->tcp, on_shutdown) != 0)
         free(req);
@@ -135,7 +249,13 @@ static void t_shutdown(struct http_conn *c)
 
 static void t_close(struct http_conn *c)
 {
-    client_close(client_of(c));
+    struct client *cl = client_of(c);
+    if (cl->tls != NULL && !uv_is_closing((uv_handle_t *)&cl->tcp)) {
+        /* Best effort: a close_notify that fits the socket goes now. */
+        tls_conn_close_notify(cl->tls);
+        tls_send(cl, false);
+    }
+    client_close(cl);
 }
 
 static void t_request_done(struct http_conn *c, const struct route *route,
@@ -196,6 +316,18 @@ static void on_connection(uv_stream_t *listener, int status)
         uv_close((uv_handle_t *)&cl->tcp, on_refused_closed);
         return;
     }
+    if (tls_context_enabled(&srv->tls)) {
+        cl->tls = xmalloc(sizeof(*cl->tls));
+        if (tls_conn_init(cl->tls, &srv->tls) != 0) {
+            log_error("tls_conn_failed",
+                      "worker=%d reason=\"OpenSSL could "
+                      "not allocate a connection\"",
+                      w->index);
+            free(cl->tls);
+            uv_close((uv_handle_t *)&cl->tcp, on_refused_closed);
+            return;
+        }
+    }
     uv_tcp_nodelay(&cl->tcp, 1);
     /* The address is hashed and forgotten here; nothing keeps it. */
     struct sockaddr_storage peer;
@@ -210,6 +342,8 @@ static void on_connection(uv_stream_t *listener, int status)
     http_conn_init(&cl->http, &tcp_ops, &srv->limits, srv->router, w,
                    util_now_ms());
     cl->http.client = client;
+    /* The handshake's time counts against the first header deadline. */
+    cl->http.first_head_from_open = cl->tls != NULL;
     cl->next = w->clients;
     if (w->clients != NULL)
         w->clients->prev = cl;

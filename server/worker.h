@@ -3,6 +3,11 @@
  * (the libuv transport under http_conn), its deadline sweep and its
  * database session.
  *
+ * With TLS (server/tls.h) a client also holds a tls_conn between the
+ * socket and the http_conn: ciphertext read is fed to it and the plaintext
+ * it gives goes to http_conn; http_conn's answers are encrypted and the
+ * ciphertext written. The plain path is the same code without the engine.
+ *
  * Client memory: a struct client holds the TCP handle and the http_conn;
  * it is freed only in the handle's close callback (style.md 15). Deadlines
  * are not one timer per connection: a sweep every WORKER_SWEEP_MS asks each
@@ -59,6 +64,7 @@ struct worker {
     bool finishing; /* closing the loop's own handles */
     uint64_t stop_deadline_ms;
     char read_buf[65536]; /* every read lands here, then is copied */
+    char tls_buf[16384];  /* TLS: one record's plaintext, then copied */
 };
 
 /*

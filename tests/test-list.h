@@ -57,6 +57,8 @@
     X(unit, triage_decisions)                                                  \
     X(unit, triage_unnamed_reports_cluster)                                    \
     X(unit, triage_restore_matches_decide)                                     \
+    X(unit, tls_engine_handshakes_and_records)                                 \
+    X(unit, tls_reload_swaps_or_keeps)                                         \
     X(loopback, conn_keepalive_and_pipelining)                                 \
     X(loopback, conn_body_content_length_and_chunked)                          \
     X(loopback, conn_limits_exact_statuses)                                    \
@@ -65,6 +67,7 @@
     X(loopback, conn_deadlines)                                                \
     X(loopback, conn_expect_continue)                                          \
     X(loopback, conn_admission_before_body)                                    \
+    X(loopback, conn_first_head_deadline_from_open)                            \
     X(e2e, serve_health_ready_metrics)                                         \
     X(e2e, serve_refuses_unmigrated_database)                                  \
     X(e2e, migrate_is_idempotent)                                              \
@@ -105,4 +108,6 @@
     X(e2e, casework_assignment)                                                \
     X(e2e, casework_database_wall)                                             \
     X(e2e, casework_failed_group_splits)                                       \
-    X(e2e, casework_claims_merge)
+    X(e2e, casework_claims_merge)                                              \
+    X(e2e, tls_https_endpoint)                                                 \
+    X(e2e, tls_certificate_reload_on_sighup)

@@ -18,6 +18,7 @@
 #ifndef TIPD_TEST_E2E_HARNESS_H
 #define TIPD_TEST_E2E_HARNESS_H
 
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,11 @@ struct e2e {
     int runs;                /* children started, for log names */
     uint64_t term_ms;        /* when SIGTERM was sent (e2e_now_ms) */
     bool db_created;
+    /* Borrowed; set by a test whose tipd serves HTTPS: e2e_exchange,
+     * e2e_get and e2e_metric (so e2e_start's readiness checks) speak TLS,
+     * trusting this CA file for the name "localhost". e2e_connect and
+     * e2e_send stay raw. */
+    const char *tls_ca;
 };
 
 /*
@@ -186,8 +192,22 @@ int e2e_read_more(int fd, struct e2e_reply *r, int timeout_ms);
 void e2e_read(int fd, struct e2e_reply *r, int want, int timeout_ms);
 
 /*
- * Connects, sends req, and reads as e2e_read does; closes. 0, or -1 if the
- * connection failed.
+ * TLS on fd (from e2e_connect) as a client trusting e->tls_ca for the name
+ * "localhost", offering ALPN http/1.1. The SSL after a verified handshake
+ * (free it with e2e_tls_free; fd stays the caller's), or NULL.
+ */
+SSL *e2e_tls_start(const struct e2e *e, int fd);
+void e2e_tls_free(SSL *ssl);
+
+/* e2e_read over TLS: the plaintext received, until the server's
+ * close_notify or EOF (eof), a reset or TLS error (reset), want responses
+ * or timeout_ms. */
+void e2e_tls_read(SSL *ssl, struct e2e_reply *r, int want, int timeout_ms);
+
+/*
+ * Connects, sends req, and reads as e2e_read does (over TLS when
+ * e->tls_ca is set); closes. 0, or -1 if the connection (or the TLS
+ * handshake) failed.
  */
 int e2e_exchange(const struct e2e *e, const void *req, size_t len, int want,
                  int timeout_ms, struct e2e_reply *out);
