@@ -76,8 +76,7 @@ demo_elapsed() {
 # demo_wait_lines FILE N [SECONDS]: until FILE has N lines (the burst is
 # that far along), or SECONDS (default 60) pass.
 demo_wait_lines() {
-    local i
-    for i in $(seq $((${3:-60} * 20))); do
+    for _ in $(seq $((${3:-60} * 20))); do
         [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
         sleep 0.05
     done
