@@ -105,4 +105,5 @@
     X(e2e, casework_assignment)                                                \
     X(e2e, casework_database_wall)                                             \
     X(e2e, casework_failed_group_splits)                                       \
-    X(e2e, casework_claims_merge)
+    X(e2e, casework_claims_merge)                                              \
+    X(e2e, app_role_least_privilege)
