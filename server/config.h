@@ -84,8 +84,13 @@
       "on SIGTERM, time given to in-flight requests before connections "       \
       "are closed")                                                            \
     S(database, "",                                                            \
-      "libpq connection string of the tipd database; give a socket "           \
+      "libpq connection string of the tipd database, as the role tipd_app "    \
+      "(deploy/roles.sql: intake and triage, no DDL); give a socket "          \
       "directory or hostaddr=, since a host name is resolved blocking")        \
+    S(owner_database, "",                                                      \
+      "libpq connection string of the schema's owner, used only by `tipd "     \
+      "migrate` and the administration commands (units, staff, token, "        \
+      "audit); empty: the database string")                                    \
     S(staff_database, "",                                                      \
       "libpq connection string of the staff API's sessions, which must log "   \
       "in as the role tipd_staff (row-level security walls it into the "       \

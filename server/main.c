@@ -56,7 +56,9 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "apply the database migrations that are missing",
      "Applies each migration built into this tipd that the database lacks,\n"
      "each in its own transaction, recording it in schema_migrations.\n"
-     "Running it again changes nothing.\n"},
+     "Running it again changes nothing. Connects as the schema's owner\n"
+     "(owner_database; empty: database), as do units, staff, token and\n"
+     "audit; serve connects with database, as tipd_app.\n"},
     {"units", cmd_units, "import the units (commissions) from a rules file",
      "  tipd units import RULES.json\n\n"
      "Inserts or renames each unit of the file's \"units\" array, with its\n"
@@ -164,6 +166,13 @@ fail:
     return 1;
 }
 
+/* The connection string of the schema's owner: `tipd migrate` and the
+ * administration commands run as the owner, `tipd serve` as tipd_app. */
+static const char *owner_conninfo(const struct config *c)
+{
+    return c->owner_database[0] != '\0' ? c->owner_database : c->database;
+}
+
 /* Refuses arguments a command does not take. */
 static int no_arguments(const char *name, int argc, char **argv)
 {
@@ -194,6 +203,20 @@ static int cmd_serve(struct config *c, int argc, char **argv)
         fprintf(stderr, "tipd serve: %s\n", err);
         return 1;
     }
+    enum migrate_role kind;
+    char role[128];
+    if (migrate_check_role(c->database, &kind, role, sizeof(role), err,
+                           sizeof(err)) != 0) {
+        fprintf(stderr, "tipd serve: %s\n", err);
+        return 1;
+    }
+    if (kind == MIGRATE_ROLE_OWNER)
+        log_warn("database_role",
+                 "role=%s reason=\"serving as the schema's owner (or a "
+                 "superuser), which may drop and rewrite anything: connect as "
+                 "tipd_app (deploy/roles.sql) and give the owner to "
+                 "owner_database\"",
+                 role);
     if (config_secret("TIPD_SMS_KANNEL_KEY", c->sms_kannel_key_file,
                       secrets.sms_kannel_key, sizeof(secrets.sms_kannel_key),
                       err, sizeof(err)) < 0 ||
@@ -226,7 +249,7 @@ static int cmd_migrate(struct config *c, int argc, char **argv)
     if (no_arguments("migrate", argc, argv) != 0)
         return 1;
     int applied = 0;
-    if (migrate_apply(c->database, &applied, err, sizeof(err)) != 0) {
+    if (migrate_apply(owner_conninfo(c), &applied, err, sizeof(err)) != 0) {
         fprintf(stderr, "tipd migrate: %s\n", err);
         return 1;
     }
@@ -242,8 +265,8 @@ static int cmd_units(struct config *c, int argc, char **argv)
         fprintf(stderr, "usage: tipd units import RULES.json\n");
         return 2;
     }
-    if (admin_units_import(c->database, argv[1], &count, err, sizeof(err)) !=
-        0) {
+    if (admin_units_import(owner_conninfo(c), argv[1], &count, err,
+                           sizeof(err)) != 0) {
         fprintf(stderr, "tipd units import: %s\n", err);
         return 1;
     }
@@ -271,7 +294,8 @@ static int cmd_token(struct config *c, int argc, char **argv)
 {
     char err[1024];
     if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
-        if (admin_token_revoke(c->database, argv[1], err, sizeof(err)) != 0) {
+        if (admin_token_revoke(owner_conninfo(c), argv[1], err, sizeof(err)) !=
+            0) {
             fprintf(stderr, "tipd token revoke: %s\n", err);
             return 1;
         }
@@ -285,8 +309,8 @@ static int cmd_token(struct config *c, int argc, char **argv)
                         "--name NAME\n       tipd token revoke ID\n");
         return 2;
     }
-    if (admin_token_create(c->database, who[0], who[1], who[2], stdout, err,
-                           sizeof(err)) != 0) {
+    if (admin_token_create(owner_conninfo(c), who[0], who[1], who[2], stdout,
+                           err, sizeof(err)) != 0) {
         fprintf(stderr, "tipd token create: %s\n", err);
         return 1;
     }
@@ -303,7 +327,7 @@ static int cmd_staff(struct config *c, int argc, char **argv)
                 "usage: tipd staff add --unit UNIT --role ROLE --name NAME\n");
         return 2;
     }
-    if (admin_staff_add(c->database, who[0], who[1], who[2], stdout, err,
+    if (admin_staff_add(owner_conninfo(c), who[0], who[1], who[2], stdout, err,
                         sizeof(err)) != 0) {
         fprintf(stderr, "tipd staff add: %s\n", err);
         return 1;
@@ -313,7 +337,7 @@ static int cmd_staff(struct config *c, int argc, char **argv)
 
 static int cmd_audit(struct config *c, int argc, char **argv)
 {
-    return audit_cmd_main(c->database, argc, argv);
+    return audit_cmd_main(owner_conninfo(c), argc, argv);
 }
 
 static int cmd_triage(struct config *c, int argc, char **argv)

@@ -115,6 +115,46 @@ fail:
     return -1;
 }
 
+/* The login roles that must stay walled: a superuser, BYPASSRLS or a
+ * member of the owner could read and change everything, and each was
+ * checked only once, when its migration ran. */
+static const char roles_sql[] =
+    "SELECT n.name, r.rolname IS NOT NULL,"
+    " coalesce(r.rolsuper OR r.rolbypassrls"
+    " OR pg_has_role(r.oid, current_user, 'USAGE'), false)"
+    " FROM (VALUES ('tipd_app'), ('tipd_staff')) AS n(name)"
+    " LEFT JOIN pg_roles r ON r.rolname = n.name ORDER BY 1";
+
+static int check_roles(PGconn *pg, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(pg, roles_sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "checking the roles: %s", PQerrorMessage(pg));
+        PQclear(r);
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        const char *name = PQgetvalue(r, i, 0);
+        if (strcmp(PQgetvalue(r, i, 1), "t") != 0) {
+            snprintf(err, errlen,
+                     "the role %s does not exist: as a superuser run "
+                     "deploy/roles.sql",
+                     name);
+            rc = -1;
+        } else if (strcmp(PQgetvalue(r, i, 2), "t") == 0) {
+            snprintf(err, errlen,
+                     "the role %s is a superuser, bypasses row-level "
+                     "security or is a member of the owner: ALTER ROLE %s "
+                     "NOSUPERUSER NOBYPASSRLS, and REVOKE the owner from it",
+                     name, name);
+            rc = -1;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
 int migrate_apply(const char *conninfo, int *applied, char *err, size_t errlen)
 {
     *applied = 0;
@@ -128,6 +168,49 @@ int migrate_apply(const char *conninfo, int *applied, char *err, size_t errlen)
         rc = apply_one(pg, &migrations[i], &did, err, errlen);
         *applied += did;
     }
+    if (rc == 0)
+        rc = check_roles(pg, err, errlen);
+    PQfinish(pg);
+    return rc;
+}
+
+/* Superuser first: pg_has_role is true for a superuser whatever the role. */
+static const char serving_role_sql[] =
+    "SELECT current_user, r.rolsuper OR pg_has_role(current_user,"
+    " c.relowner, 'USAGE'), pg_has_role(current_user, 'tipd_app', 'USAGE')"
+    " FROM pg_roles r, pg_class c"
+    " WHERE r.rolname = current_user AND c.oid = 'reports'::regclass";
+
+int migrate_check_role(const char *conninfo, enum migrate_role *kind,
+                       char *role, size_t rolelen, char *err, size_t errlen)
+{
+    PGconn *pg = db_connect_blocking(conninfo, err, errlen);
+    if (pg == NULL)
+        return -1;
+    int rc = -1;
+    PGresult *r = PQexec(pg, serving_role_sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        snprintf(err, errlen, "checking the database role: %s",
+                 PQerrorMessage(pg));
+        goto done;
+    }
+    snprintf(role, rolelen, "%s", PQgetvalue(r, 0, 0));
+    if (strcmp(PQgetvalue(r, 0, 1), "t") == 0) {
+        *kind = MIGRATE_ROLE_OWNER;
+        rc = 0;
+    } else if (strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
+        *kind = MIGRATE_ROLE_APP;
+        rc = 0;
+    } else {
+        snprintf(err, errlen,
+                 "database logs in as the role %s, which is neither tipd_app "
+                 "(nor a member of it) nor the schema's owner: row-level "
+                 "security would hide every report from it; set user=tipd_app "
+                 "in database (deploy/roles.sql)",
+                 role);
+    }
+done:
+    PQclear(r);
     PQfinish(pg);
     return rc;
 }
@@ -141,9 +224,18 @@ int migrate_check(const char *conninfo, char *err, size_t errlen)
     PGresult *r = PQexec(pg, "SELECT version, sha256 FROM schema_migrations "
                              "ORDER BY version");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen,
-                 "database is not migrated (no schema_migrations table): "
-                 "run `tipd migrate` first");
+        const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (code != NULL && strcmp(code, "42501") == 0)
+            snprintf(err, errlen,
+                     "database logs in as the role %s, which may not read "
+                     "schema_migrations: connect as tipd_app (user=tipd_app, "
+                     "deploy/roles.sql), and run `tipd migrate` as the owner "
+                     "first (migration 0008 grants tipd_app its privileges)",
+                     PQuser(pg));
+        else
+            snprintf(err, errlen,
+                     "database is not migrated (no schema_migrations table): "
+                     "run `tipd migrate` first");
         goto done;
     }
     int rows = PQntuples(r);

@@ -7,6 +7,11 @@
  * migrators at once serialise on an advisory lock. `tipd serve` calls
  * migrate_check and refuses to run against a database that is behind,
  * ahead, or whose applied files differ from this binary's.
+ *
+ * Three roles meet here (deploy/roles.sql): the owner, who migrates; tipd_app,
+ * as which `tipd serve` takes reports and triages; tipd_staff, walled into a
+ * unit by row-level security. `tipd migrate` checks the two login roles on
+ * every run, `tipd serve` the role it connects as.
  */
 #ifndef TIPD_MIGRATE_H
 #define TIPD_MIGRATE_H
@@ -25,12 +30,31 @@ extern const struct migration migrations[];
 extern const int migrations_count;
 
 /*
- * Connects with conninfo and applies every missing migration. Returns 0,
- * or -1 after writing what failed (and what to fix) into err.
+ * Connects with conninfo (the owner) and applies every missing migration,
+ * then checks that tipd_app and tipd_staff are no superusers, do not bypass
+ * row-level security and are no members of the owner (a role changed after
+ * its migration ran would otherwise go unnoticed). Returns 0, or -1 after
+ * writing what failed (and what to fix) into err.
  */
 int migrate_apply(const char *conninfo, int *applied, char *err, size_t errlen);
 
 /* 0 if the database has exactly this binary's migrations; -1 with err. */
 int migrate_check(const char *conninfo, char *err, size_t errlen);
+
+/* What migrate_check_role found the serving role to be. */
+enum migrate_role {
+    MIGRATE_ROLE_APP,   /* tipd_app or a member of it: least privilege */
+    MIGRATE_ROLE_OWNER, /* the schema's owner or a superuser: works, with
+                           every privilege (the caller warns) */
+};
+
+/*
+ * The role conninfo logs in as (its name into role, cap rolelen) and what
+ * it is. -1 with err when it is neither tipd_app's nor the owner's: forced
+ * row-level security would hide every report from it, and intake would
+ * fail on its first batch. Run after migrate_check (0008 made tipd_app).
+ */
+int migrate_check_role(const char *conninfo, enum migrate_role *kind,
+                       char *role, size_t rolelen, char *err, size_t errlen);
 
 #endif

@@ -110,4 +110,5 @@
     X(e2e, casework_failed_group_splits)                                       \
     X(e2e, casework_claims_merge)                                              \
     X(e2e, tls_https_endpoint)                                                 \
-    X(e2e, tls_certificate_reload_on_sighup)
+    X(e2e, tls_certificate_reload_on_sighup)                                   \
+    X(e2e, app_role_least_privilege)

@@ -102,9 +102,10 @@ static void append_kv(char *out, size_t cap, const char *key, const char *val)
     }
 }
 
-/* base with its dbname replaced by db. 0, or -1 with the reason in out. */
-static int conninfo_with_db(const char *base, const char *db, char *out,
-                            size_t cap)
+/* base with its dbname replaced by db, and its user by user unless NULL.
+ * 0, or -1 with the reason in out. */
+static int conninfo_with_db(const char *base, const char *db, const char *user,
+                            char *out, size_t cap)
 {
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(base, &err);
@@ -115,9 +116,12 @@ static int conninfo_with_db(const char *base, const char *db, char *out,
     }
     out[0] = '\0';
     for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
-        if (o->val != NULL && strcmp(o->keyword, "dbname") != 0)
+        if (o->val != NULL && strcmp(o->keyword, "dbname") != 0 &&
+            (user == NULL || strcmp(o->keyword, "user") != 0))
             append_kv(out, cap, o->keyword, o->val);
     append_kv(out, cap, "dbname", db);
+    if (user != NULL)
+        append_kv(out, cap, "user", user);
     PQconninfoFree(opts);
     return 0;
 }
@@ -222,8 +226,16 @@ int e2e_init(struct e2e *e, const char *test)
     snprintf(name, sizeof(name), "%s", test);
     snprintf(e->db, sizeof(e->db), "tipd_e2e_%s_%ld", name, (long)getpid());
     char err[512];
-    if (conninfo_with_db(base, e->db, e->conninfo, sizeof(e->conninfo)) != 0) {
+    if (conninfo_with_db(base, e->db, NULL, e->conninfo, sizeof(e->conninfo)) !=
+        0) {
         FAIL("TIPD_TEST_CONNINFO '%s': %s", base, e->conninfo);
+        return -1;
+    }
+    /* tipd serve connects as tipd_app, the way deploy/README.md sets a node
+     * up; the owner (TIPD_TEST_CONNINFO's user) migrates and administers. */
+    if (conninfo_with_db(base, e->db, "tipd_app", e->app_conninfo,
+                         sizeof(e->app_conninfo)) != 0) {
+        FAIL("TIPD_TEST_CONNINFO '%s': %s", base, e->app_conninfo);
         return -1;
     }
 
@@ -357,16 +369,19 @@ pid_t e2e_spawn_logged(const char *path, char *const argv[], char *const env[],
 static pid_t spawn(struct e2e *e, const char *const *args,
                    const char *const *sets, const char *what)
 {
-    char db_set[1100], port_set[32];
+    char db_set[1100], owner_set[1100], port_set[32];
     const char *argv[64];
     size_t n = 0;
     argv[n++] = TIPD_BIN;
     for (size_t i = 0; args[i] != NULL && n < 40; i++)
         argv[n++] = args[i];
-    snprintf(db_set, sizeof(db_set), "database=%s", e->conninfo);
+    snprintf(db_set, sizeof(db_set), "database=%s", e->app_conninfo);
+    snprintf(owner_set, sizeof(owner_set), "owner_database=%s", e->conninfo);
     snprintf(port_set, sizeof(port_set), "listen_port=%d", e->port);
     argv[n++] = "--set";
     argv[n++] = db_set;
+    argv[n++] = "--set";
+    argv[n++] = owner_set;
     argv[n++] = "--set";
     argv[n++] = port_set;
     for (size_t i = 0; sets != NULL && sets[i] != NULL && n < 62; i += 1) {

@@ -39,7 +39,8 @@ struct e2e {
     const char *test;        /* borrowed: the test's name */
     char db[64];             /* the test's database */
     char admin[1024];        /* conninfo of the maintenance database */
-    char conninfo[1024];     /* conninfo of the test's database */
+    char conninfo[1024];     /* conninfo of the test's database (owner) */
+    char app_conninfo[1024]; /* the same as tipd_app, tipd serve's role */
     char dir[256];           /* logs: /tmp/tipd-e2e-TEST-PID */
     char log[320];           /* the last started child's stderr */
     const char *receipt_key; /* borrowed; NULL: no TIPD_RECEIPT_KEY */
@@ -66,7 +67,8 @@ int e2e_init(struct e2e *e, const char *test);
 void e2e_cleanup(struct e2e *e);
 
 /*
- * Runs `tipd ARGS... --set database=<test db> --set listen_port=<free>`
+ * Runs `tipd ARGS... --set owner_database=<test db> --set
+ * database=<test db as tipd_app> --set listen_port=<free>`
  * to completion (at most timeout_ms, then it is killed). Returns its exit
  * code, 128 + the signal that ended it, or E2E_TIMEOUT. out (optional)
  * gets its stdout and stderr, NUL-terminated and cut to cap.

@@ -399,8 +399,9 @@ static void late(struct e2e *e)
     CHECK_INT(e2e_start(e, sets), 0);
     CHECK_INT(wait_metric(e, "tipd_triage_active", 1, 20000), 1);
 
-    /* An intake-like transaction draws an id and holds it. */
-    PGconn *held = PQconnectdb(e->conninfo);
+    /* An intake-like transaction draws an id and holds it: as tipd_app,
+     * intake's role, whose sessions the worker can see the state of. */
+    PGconn *held = PQconnectdb(e->app_conninfo);
     CHECK(PQstatus(held) == CONNECTION_OK);
     PGresult *res = PQexec(
         held, "BEGIN; INSERT INTO reports (channel, received_at, "
@@ -440,7 +441,7 @@ static void late(struct e2e *e)
 
     /* A rolled-back id is passed without waiting for the timeout: once its
      * transaction has ended, the gap is final. */
-    held = PQconnectdb(e->conninfo);
+    held = PQconnectdb(e->app_conninfo);
     CHECK(PQstatus(held) == CONNECTION_OK);
     res = PQexec(held, "BEGIN; SELECT nextval('reports_id_seq')");
     PQclear(res);

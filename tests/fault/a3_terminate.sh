@@ -12,7 +12,7 @@ B=$!
 kills=0
 while kill -0 "$B" 2>/dev/null; do
     sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-         WHERE usename = 'tipd' AND pid <> pg_backend_pid()" >/dev/null || true
+         WHERE usename = 'tipd_app' AND pid <> pg_backend_pid()" >/dev/null || true
     kills=$((kills + 1))
     sleep 0.2
 done

@@ -14,7 +14,7 @@ mkdir -p "$WORK/proxy"
     >"$WORK/cuts" 2>&1 &
 PROXY_PID=$!
 trap 'kill "$PROXY_PID" 2>/dev/null || true; cleanup' EXIT
-export TIPD_DATABASE="host=$WORK/proxy port=$PG_PORT dbname=tipd user=tipd"
+export TIPD_DATABASE="host=$WORK/proxy port=$PG_PORT dbname=tipd user=tipd_app"
 tipd_start --set db_reconnect_max_ms=200
 burst --prefix a5 --count "$N" --conns 16 >"$WORK/log"
 retry_until_done a5 "$WORK/log"

@@ -53,8 +53,11 @@ CONF
     pg_start
     psql -X -q -h "$WORK" -p "$PG_PORT" -U postgres -d postgres \
         -c "CREATE ROLE tipd LOGIN" -c "CREATE ROLE tipd_staff LOGIN" \
+        -c "CREATE ROLE tipd_app LOGIN" \
         -c "CREATE DATABASE tipd OWNER tipd" >/dev/null
-    export TIPD_DATABASE="host=$WORK port=$PG_PORT dbname=tipd user=tipd"
+    # As deployed: tipd serve as tipd_app, migrations as the owner.
+    export TIPD_DATABASE="host=$WORK port=$PG_PORT dbname=tipd user=tipd_app"
+    export TIPD_OWNER_DATABASE="host=$WORK port=$PG_PORT dbname=tipd user=tipd"
     "$TIPD_BIN" migrate >/dev/null 2>&1 || fail "tipd migrate"
 }
 
