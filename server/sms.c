@@ -1,26 +1,25 @@
 /*
- * sms: the three adapters. Each builds a report of channel sms from the
- * gateway's fields, keys it by the gateway's message id, and renders the
- * reply in the gateway's format when the commit's outcome is known.
+ * sms: the three adapters. Each takes the message sms_parse decoded and
+ * checked from the gateway's callback, builds a report of channel sms,
+ * keys it by the gateway's message id, and renders the reply in the
+ * gateway's format when the commit's outcome is known.
  *
- * One path, submit(), decides what a message is, in this order: a status
- * query (only a receipt code), then a report. Kannel's parts of a long
- * message detour through sms_parts first and come back to submit() whole.
+ * One path, submit(), acts on what the message is: a status query (only
+ * a receipt code: a lookup, nothing stored), else a report. Kannel's parts
+ * of a long message detour through sms_parts first and come back to
+ * submit() whole, their joined text checked by sms_parse_check like any
+ * message's.
  */
 #include "sms.h"
 
 #include <cjson/cJSON.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
 #include <openssl/hmac.h>
-#include <openssl/params.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "form.h"
 #include "http_conn.h"
 #include "intake.h"
 #include "receipt.h"
@@ -39,21 +38,6 @@
 #define REPLY_TOO_OFTEN "查询过于频繁，请稍后再试。"
 
 enum gateway { GATEWAY_KANNEL, GATEWAY_TWILIO, GATEWAY_GENERIC };
-
-static const struct form_limits form_limits = {
-    .max_fields = 64,
-    .max_name_bytes = 64,
-    .max_value_bytes = 65536,
-};
-
-/* Kannel's text may be UTF-16BE bytes; submit() checks the text after
- * conversion. */
-static const struct form_limits kannel_limits = {
-    .max_fields = 64,
-    .max_name_bytes = 64,
-    .max_value_bytes = 65536,
-    .raw_values = true,
-};
 
 void sms_sender_hash(const struct worker *w, const char *number,
                      unsigned char out[32])
@@ -258,94 +242,6 @@ static void status_generic(struct http_response *res, int outcome,
     status_reply(GATEWAY_GENERIC, res, outcome, row);
 }
 
-/* Skips ASCII whitespace, the ideographic space and colons (：). */
-static const char *skip_separators(const char *p)
-{
-    for (;;) {
-        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':')
-            p++;
-        else if (strncmp(p, "\u3000", 3) == 0 || strncmp(p, "：", 3) == 0)
-            p += 3;
-        else
-            return p;
-    }
-}
-
-/* Whether text (after a leading keyword of the comma-separated list, if
- * any) is exactly one receipt code: its canonical form to code. */
-static bool status_query(const char *keywords, const char *text,
-                         char code[RECEIPT_CHARS + 1])
-{
-    const char *p = skip_separators(text);
-    size_t n = strlen(p);
-    while (n > 0 && strchr(" \t\r\n", p[n - 1]) != NULL)
-        n--;
-    /* A code is 20 characters, with dashes or spaces 23 or a few more. */
-    if (n < RECEIPT_CHARS || n > 64)
-        return false;
-    if (receipt_normalize(p, n, code) == 0)
-        return true;
-    for (const char *k = keywords; *k != '\0';) {
-        size_t len = strcspn(k, ",");
-        if (len > 0 && len <= n) {
-            /* ASCII case ignored; other bytes compared as they are. */
-            bool same = true;
-            for (size_t i = 0; same && i < len; i++) {
-                char a = p[i], b = k[i];
-                if (a >= 'A' && a <= 'Z')
-                    a = (char)(a - 'A' + 'a');
-                if (b >= 'A' && b <= 'Z')
-                    b = (char)(b - 'A' + 'a');
-                same = a == b;
-            }
-            if (same) {
-                const char *rest = skip_separators(p + len);
-                size_t left = n - (size_t)(rest - p);
-                if (rest <= p + n && receipt_normalize(rest, left, code) == 0)
-                    return true;
-            }
-        }
-        k += len;
-        if (*k == ',')
-            k++;
-    }
-    return false;
-}
-
-/* UTF-16BE bytes to UTF-8 in the arena; NULL if malformed. */
-static char *from_utf16be(struct arena *a, const char *in, size_t len)
-{
-    if (len % 2 != 0)
-        return NULL;
-    char *out = arena_alloc(a, len / 2 * 3 + 1);
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)in;
-    for (size_t i = 0; i < len; i += 2) {
-        unsigned cp = (unsigned)p[i] << 8 | p[i + 1];
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (i + 3 >= len)
-                return NULL;
-            unsigned lo = (unsigned)p[i + 2] << 8 | p[i + 3];
-            if (lo < 0xdc00 || lo > 0xdfff)
-                return NULL;
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            i += 2;
-        } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-            return NULL;
-        }
-        o += utf8_encode((uint32_t)cp, out + o);
-    }
-    out[o] = '\0';
-    return out;
-}
-
-/* A secret compared in constant time; false if either is empty. */
-static bool same_secret(const char *want, const char *got, size_t got_len)
-{
-    size_t n = strlen(want);
-    return n > 0 && n == got_len && CRYPTO_memcmp(want, got, n) == 0;
-}
-
 const char *sms_repeat_key(const struct worker *w, struct arena *a,
                            const char *identity, size_t len, const char **scope)
 {
@@ -373,43 +269,44 @@ const char *sms_repeat_key(const struct worker *w, struct arena *a,
     return k;
 }
 
+void sms_gateway_config(const struct worker *w, struct sms_parse_config *out)
+{
+    const struct server *s = w->server;
+    out->kannel_key = s->sms_kannel_key;
+    out->twilio_token = s->sms_twilio_token;
+    out->twilio_url = s->config->sms_twilio_url;
+    out->generic_key = s->sms_generic_key;
+    out->aliyun_key = s->sms_aliyun_key;
+    out->status_keywords = s->config->sms_status_keywords;
+    out->parts_max = (unsigned)s->config->sms_parts_max;
+    out->cloud_batch_max = (size_t)s->config->sms_cloud_batch_max;
+    out->now = (double)time(NULL);
+}
+
 /*
- * Queues the SMS as a report; returns HTTP_ASYNC, or an error status with
- * res filled. key may be NULL (no message id: the repeat window keys it).
- * sent is when the gateway received the message (Unix seconds), or 0 if
- * unknown: a message stored after a gateway's retries keeps its own time.
+ * Queues the checked message m (sms_parse_check: an SMS_REPORT or an
+ * SMS_STATUS_QUERY) as a report or a status lookup; returns HTTP_ASYNC,
+ * or a status with res filled. Without a message id the repeat window
+ * keys it. m->sent is when the gateway received the message: a message
+ * stored after a gateway's retries keeps its own time.
  */
 static int submit(struct worker *w, struct http_conn *conn,
                   struct http_request *req, struct http_response *res,
-                  enum gateway gw, const char *scope, const char *key,
-                  const char *from, const char *text, double sent)
+                  enum gateway gw, const struct sms_message *m)
 {
-    size_t n = strlen(text);
-    if (n == 0 || !utf8_valid(text, n) || utf8_has_controls(text, n, true) ||
-        utf8_count(text, n) > REPORT_CONTENT_MAX)
-        return http_response_error(res, 422,
-                                   "the message text must be 1 to 20000 "
-                                   "characters of UTF-8 text",
-                                   "text");
-    if (from == NULL || from[0] == '\0' || strlen(from) > 64)
-        return http_response_error(res, 422, "the sender number is required",
-                                   "from");
-    if (key != NULL && (strlen(key) == 0 || strlen(key) > 200))
-        key = NULL;
-    const struct config *cfg = w->server->config;
-
+    size_t n = strlen(m->text);
     struct report *r = arena_alloc(req->arena, sizeof(*r));
     memset(r, 0, sizeof(*r));
     r->channel = REPORT_SMS;
-    r->content = text;
-    r->has_received_at = sent > 0;
-    r->received_at = sent;
+    r->content = m->text;
+    r->has_received_at = m->has_sent;
+    r->received_at = m->sent;
     r->has_sender_hash = true;
-    sms_sender_hash(w, from, r->sender_hash);
+    sms_sender_hash(w, m->from, r->sender_hash);
 
     /* Only a receipt code: the reporter asks for the report's state. */
-    char *code = arena_alloc(req->arena, RECEIPT_CHARS + 1);
-    if (status_query(cfg->sms_status_keywords, text, code)) {
+    if (m->kind == SMS_STATUS_QUERY) {
+        char *code = arena_strndup(req->arena, m->code, RECEIPT_CHARS);
         uint64_t sender;
         memcpy(&sender, r->sender_hash, sizeof(sender));
         status_render_cb cb = gw == GATEWAY_KANNEL   ? status_kannel
@@ -425,10 +322,12 @@ static int submit(struct worker *w, struct http_conn *conn,
     /* The request's identity for idempotency: sender and text. */
     char *identity = arena_alloc(req->arena, 64 + n);
     memcpy(identity, r->sender_hash, 32);
-    memcpy(identity + 32, text, n);
+    memcpy(identity + 32, m->text, n);
 
     /* No message id: an instant repeat (a gateway or a phone sending the
      * same twice) is caught by sender and text within a window. */
+    const char *scope = m->scope;
+    const char *key = m->id;
     if (key == NULL)
         key = sms_repeat_key(w, req->arena, identity, 32 + n, &scope);
 
@@ -447,10 +346,6 @@ static int submit(struct worker *w, struct http_conn *conn,
 }
 
 /* --- parts of a long message (sms_parts.h) ------------------------------ */
-
-/* An SMS part can hold at most 160 characters; 200 bounds the joined text
- * of sms_parts_max (<= 100) parts by the 20,000 of a report. */
-#define PART_MAX_CHARS 200
 
 struct part_call {
     struct sms_parts_request parts;
@@ -487,49 +382,40 @@ static void part_stored(struct sms_parts_request *r, int status)
         key[o++] = ':';
         for (int i = 0; i < 8; i++)
             o += snprintf(key + o, (size_t)(48 - o), "%02x", t[i]);
-        if (submit(c->w, conn, &conn->req, res, GATEWAY_KANNEL, c->scope, key,
-                   c->from, r->joined, 0) == HTTP_ASYNC)
+        /* The joined text is checked as any whole message is. */
+        struct sms_parse_config cfg;
+        sms_gateway_config(c->w, &cfg);
+        struct sms_message m = {
+            .scope = c->scope, .id = key, .from = c->from, .text = r->joined};
+        struct sms_refusal why;
+        if (sms_parse_check(&cfg, &m, &why) != 0)
+            http_response_error(res, why.status, why.reason, why.field);
+        else if (submit(c->w, conn, &conn->req, res, GATEWAY_KANNEL, &m) ==
+                 HTTP_ASYNC)
             return;
     }
     http_conn_respond(conn, util_now_ms());
 }
 
-/* Stores one part of a long message; the part that completes it is
- * submitted as the whole message's report. */
+/* Stores one part (checked by sms_parse_kannel) of a long message; the
+ * part that completes it is submitted as the whole message's report. */
 static int submit_part(struct worker *w, struct http_conn *conn,
                        struct http_request *req, struct http_response *res,
-                       const char *scope, const struct sms_part *p,
-                       const char *from, const char *text)
+                       const struct sms_message *m)
 {
-    const struct config *cfg = w->server->config;
-    size_t n = strlen(text);
-    if (n == 0 || !utf8_valid(text, n) || utf8_has_controls(text, n, true) ||
-        utf8_count(text, n) > PART_MAX_CHARS)
-        return http_response_error(res, 422,
-                                   "a message part must be 1 to 200 "
-                                   "characters of UTF-8 text",
-                                   "text");
-    if (from == NULL || from[0] == '\0' || strlen(from) > 64)
-        return http_response_error(res, 422, "the sender number is required",
-                                   "from");
-    if (p->total > cfg->sms_parts_max)
-        return http_response_error(res, 422,
-                                   "the message has more parts than "
-                                   "sms_parts_max allows",
-                                   "udh");
     struct part_call *c = arena_alloc(req->arena, sizeof(*c));
     memset(c, 0, sizeof(*c));
     c->w = w;
     c->conn = conn;
-    c->scope = scope;
-    c->from = from;
-    c->total = p->total;
+    c->scope = m->scope;
+    c->from = m->from;
+    c->total = m->part.total;
     c->parts.arena = req->arena;
     c->parts.done = part_stored;
     unsigned char hash[32];
-    sms_sender_hash(w, from, hash);
-    if (sms_parts_add(&w->db, &c->parts, scope, hash, p, text,
-                      cfg->sms_parts_window_s) != 0)
+    sms_sender_hash(w, m->from, hash);
+    if (sms_parts_add(&w->db, &c->parts, m->scope, hash, &m->part, m->text,
+                      w->server->config->sms_parts_window_s) != 0)
         return http_response_error(res, 503,
                                    "the database is not reachable: retry "
                                    "after the given seconds",
@@ -537,223 +423,45 @@ static int submit_part(struct worker *w, struct http_conn *conn,
     return HTTP_ASYNC;
 }
 
-static const char *field(const struct form *f, const char *name)
-{
-    const struct form_field *x = form_get(f, name);
-    return x != NULL ? x->value : NULL;
-}
-
-/* Kannel's %T: Unix seconds, if it is a plausible time (2000 to a day
- * ahead), else 0 (unknown: the store time is used). */
-static double unix_time(const char *s)
-{
-    uint64_t t = 0;
-    if (s == NULL || util_parse_u64(s, strlen(s), &t) != 0 || t < 946684800 ||
-        t > (uint64_t)time(NULL) + 86400)
-        return 0;
-    return (double)t;
-}
+/* --- the handlers: parse (sms_parse.h), then submit --------------------- */
 
 int sms_kannel(void *app, struct http_conn *conn, struct http_request *req,
                struct http_response *res)
 {
     struct worker *w = app;
-    struct form q;
-    const char *reason = NULL;
-    int status =
-        form_parse_urlencoded(req->arena, req->query, strlen(req->query),
-                              &kannel_limits, &q, &reason);
-    if (status != 0)
-        return http_response_error(res, status, reason, NULL);
-    const struct form_field *key = form_get(&q, "key");
-    if (key == NULL ||
-        !same_secret(w->server->sms_kannel_key, key->value, key->value_len))
-        return http_response_error(res, 403,
-                                   "this callback is not from the "
-                                   "configured gateway",
-                                   NULL);
-
-    /* get-url carries the text in the query; post-url in the body. */
-    const struct form_field *t = form_get(&q, "text");
-    const char *text = t ? t->value : NULL;
-    size_t text_len = t ? t->value_len : 0;
-    if (text == NULL && req->method == HTTP_METHOD_POST) {
-        text = req->body.data ? req->body.data : "";
-        text_len = req->body.len;
-    }
-    if (text == NULL)
-        return http_response_error(res, 422, "the message text is missing",
-                                   "text");
-    /* charset names the text's encoding (%C); a get-url without it still
-     * has coding (%c), and 2 is UCS-2 there. */
-    const char *charset = field(&q, "charset");
-    const char *coding = field(&q, "coding");
-    bool ucs2 = charset != NULL && charset[0] != '\0'
-                    ? util_ieq(charset, strlen(charset), "UTF-16BE") ||
-                          util_ieq(charset, strlen(charset), "UCS-2") ||
-                          util_ieq(charset, strlen(charset), "UTF-16")
-                    : coding != NULL && strcmp(coding, "2") == 0;
-    if (ucs2) {
-        text = from_utf16be(req->arena, text, text_len);
-        if (text == NULL)
-            return http_response_error(
-                res, 422, "the message is not valid UTF-16", "text");
-    } else {
-        text = arena_strndup(req->arena, text, text_len);
-    }
-
-    const char *smsc = field(&q, "smsc");
-    char *scope = arena_alloc(req->arena, 80);
-    snprintf(scope, 80, "kannel:%.64s", smsc ? smsc : "");
-    const struct form_field *udh = form_get(&q, "udh");
-    struct sms_part part;
-    int is_part = udh == NULL
-                      ? 0
-                      : sms_parts_parse_udh((const unsigned char *)udh->value,
-                                            udh->value_len, &part);
-    if (is_part < 0)
-        return http_response_error(
-            res, 422, "udh is not a valid user data header", "udh");
-    if (is_part > 0)
-        return submit_part(w, conn, req, res, scope, &part, field(&q, "from"),
-                           text);
-    return submit(w, conn, req, res, GATEWAY_KANNEL, scope, field(&q, "id"),
-                  field(&q, "from"), text, unix_time(field(&q, "time")));
-}
-
-static int by_name(const void *a, const void *b)
-{
-    const struct form_field *x = *(const struct form_field *const *)a;
-    const struct form_field *y = *(const struct form_field *const *)b;
-    int c = strcmp(x->name, y->name);
-    return c != 0 ? c : strcmp(x->value, y->value);
-}
-
-void sms_twilio_signature(const char *token, const char *url,
-                          const struct form *params, char *out)
-{
-    const struct form_field **sorted =
-        calloc(params->count + 1, sizeof(*sorted));
-    for (size_t i = 0; i < params->count; i++)
-        sorted[i] = &params->fields[i];
-    qsort(sorted, params->count, sizeof(*sorted), by_name);
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-    OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string("digest", "SHA1", 0),
-                      OSSL_PARAM_construct_end()};
-    EVP_MAC_init(ctx, (const unsigned char *)token, strlen(token), p);
-    EVP_MAC_update(ctx, (const unsigned char *)url, strlen(url));
-    for (size_t i = 0; i < params->count; i++) {
-        EVP_MAC_update(ctx, (const unsigned char *)sorted[i]->name,
-                       sorted[i]->name_len);
-        EVP_MAC_update(ctx, (const unsigned char *)sorted[i]->value,
-                       sorted[i]->value_len);
-    }
-    unsigned char md[20];
-    size_t n = 0;
-    EVP_MAC_final(ctx, md, &n, sizeof(md));
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-    free(sorted);
-    EVP_EncodeBlock((unsigned char *)out, md, (int)n);
+    struct sms_parse_config cfg;
+    sms_gateway_config(w, &cfg);
+    struct sms_message m;
+    struct sms_refusal why;
+    if (sms_parse_kannel(req->arena, req, &cfg, &m, &why) != 0)
+        return http_response_error(res, why.status, why.reason, why.field);
+    if (m.kind == SMS_PART)
+        return submit_part(w, conn, req, res, &m);
+    return submit(w, conn, req, res, GATEWAY_KANNEL, &m);
 }
 
 int sms_twilio(void *app, struct http_conn *conn, struct http_request *req,
                struct http_response *res)
 {
     struct worker *w = app;
-    const struct http_header *sig =
-        http_request_header(req, "x-twilio-signature");
-    if (w->server->sms_twilio_token[0] == '\0' || sig == NULL)
-        return http_response_error(res, 403,
-                                   "this callback is not from the "
-                                   "configured gateway",
-                                   NULL);
-    struct form f;
-    const char *reason = NULL;
-    int status =
-        form_parse_urlencoded(req->arena, req->body.data ? req->body.data : "",
-                              req->body.len, &form_limits, &f, &reason);
-    if (status != 0)
-        return http_response_error(res, status, reason, NULL);
-    char want[64];
-    sms_twilio_signature(w->server->sms_twilio_token,
-                         w->server->config->sms_twilio_url, &f, want);
-    if (strlen(want) != sig->value_len ||
-        CRYPTO_memcmp(want, sig->value, sig->value_len) != 0)
-        return http_response_error(res, 403,
-                                   "this callback is not from the "
-                                   "configured gateway",
-                                   NULL);
-    const char *body = field(&f, "Body");
-    return submit(w, conn, req, res, GATEWAY_TWILIO, "twilio",
-                  field(&f, "MessageSid"), field(&f, "From"), body ? body : "",
-                  0);
+    struct sms_parse_config cfg;
+    sms_gateway_config(w, &cfg);
+    struct sms_message m;
+    struct sms_refusal why;
+    if (sms_parse_twilio(req->arena, req, &cfg, &m, &why) != 0)
+        return http_response_error(res, why.status, why.reason, why.field);
+    return submit(w, conn, req, res, GATEWAY_TWILIO, &m);
 }
 
 int sms_generic(void *app, struct http_conn *conn, struct http_request *req,
                 struct http_response *res)
 {
     struct worker *w = app;
-    const struct http_header *sig = http_request_header(req, "x-signature");
-    const char *key = w->server->sms_generic_key;
-    if (key[0] == '\0' || sig == NULL || sig->value_len != 7 + 64 ||
-        memcmp(sig->value, "sha256=", 7) != 0)
-        return http_response_error(res, 403,
-                                   "this callback is not from the "
-                                   "configured gateway",
-                                   NULL);
-    unsigned char md[32];
-    unsigned int n = 0;
-    HMAC(EVP_sha256(), key, (int)strlen(key),
-         (const unsigned char *)(req->body.data ? req->body.data : ""),
-         req->body.len, md, &n);
-    char hex[65];
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    char got[65];
-    for (int i = 0; i < 64; i++) {
-        char c = sig->value[7 + i];
-        got[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
-    }
-    got[64] = '\0';
-    if (CRYPTO_memcmp(hex, got, 64) != 0)
-        return http_response_error(res, 403,
-                                   "this callback is not from the "
-                                   "configured gateway",
-                                   NULL);
-
-    cJSON *root = cJSON_ParseWithLength(req->body.data, req->body.len);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return http_response_error(res, 400, "the body is not a JSON object",
-                                   NULL);
-    }
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "message_id");
-    const cJSON *from = cJSON_GetObjectItemCaseSensitive(root, "from");
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
-    int rc;
-    if (!cJSON_IsString(from) || !cJSON_IsString(text)) {
-        rc = http_response_error(res, 422, "from and text are required",
-                                 cJSON_IsString(from) ? "text" : "from");
-    } else {
-        const char *t = arena_strndup(req->arena, text->valuestring,
-                                      strlen(text->valuestring));
-        const char *f = arena_strndup(req->arena, from->valuestring,
-                                      strlen(from->valuestring));
-        const char *k = cJSON_IsString(id)
-                            ? arena_strndup(req->arena, id->valuestring,
-                                            strlen(id->valuestring))
-                            : NULL;
-        /* A time we cannot read is no reason to lose the message. */
-        const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "received_at");
-        double sent = 0;
-        if (!cJSON_IsString(at) ||
-            report_parse_time(at->valuestring, &sent) != 0)
-            sent = 0;
-        rc = submit(w, conn, req, res, GATEWAY_GENERIC, "generic", k, f, t,
-                    sent);
-    }
-    cJSON_Delete(root);
-    return rc;
+    struct sms_parse_config cfg;
+    sms_gateway_config(w, &cfg);
+    struct sms_message m;
+    struct sms_refusal why;
+    if (sms_parse_generic(req->arena, req, &cfg, &m, &why) != 0)
+        return http_response_error(res, why.status, why.reason, why.field);
+    return submit(w, conn, req, res, GATEWAY_GENERIC, &m);
 }

@@ -1,8 +1,8 @@
 /*
  * sms: the SMS gateways' callbacks (spec/api.md), each a thin adapter that
- * checks the gateway's proof, turns the message into a report of channel
- * sms and hands it to intake's group commit; the answer carries the reply
- * SMS with the receipt code.
+ * has the gateway's callback decoded and its proof checked (sms_parse.h),
+ * turns the message into a report of channel sms and hands it to intake's
+ * group commit; the answer carries the reply SMS with the receipt code.
  *
  *   GET/POST /sms/kannel   Kannel sms-service get-url/post-url; proof: the
  *                          optional shared `key` parameter; idempotency:
@@ -35,6 +35,7 @@
 #define TIPD_SMS_H
 
 #include "router.h"
+#include "sms_parse.h"
 
 int sms_kannel(void *app, struct http_conn *conn, struct http_request *req,
                struct http_response *res);
@@ -66,13 +67,8 @@ const char *sms_repeat_key(const struct worker *w, struct arena *a,
                            const char *identity, size_t len,
                            const char **scope);
 
-/*
- * Twilio's signature of url and the form parameters: base64 of
- * HMAC-SHA1(token, url + name1 + value1 + ... sorted by name). Writes a
- * NUL-terminated value into out (at least 29 bytes). For tests.
- */
-struct form;
-void sms_twilio_signature(const char *token, const char *url,
-                          const struct form *params, char *out);
+/* The gateways' secrets and the limits of sms_parse.h as w's server has
+ * them (borrowed: they live as long as the server), and now. */
+void sms_gateway_config(const struct worker *w, struct sms_parse_config *out);
 
 #endif

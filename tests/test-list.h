@@ -19,6 +19,7 @@
     X(unit, receipt_codes)                                                     \
     X(unit, sms_udh_parts)                                                     \
     X(unit, sms_repeat_windows)                                                \
+    X(unit, sms_parse_gateways)                                                \
     X(unit, report_json_fields)                                                \
     X(unit, report_times)                                                      \
     X(unit, ratelimit_clients_and_buckets)                                     \
