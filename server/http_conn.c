@@ -434,9 +434,10 @@ void http_conn_tick(struct http_conn *c, uint64_t now)
         return;
     }
     case HTTP_CONN_HEAD: {
-        uint64_t start = c->req.started_ms;
-        if (c->requests == 0 && c->first_head_from_open)
-            start = c->opened_ms;
+        /* The first head's deadline counts from the connection's open,
+         * not its first byte: time spent silent (or in TLS's handshake)
+         * cannot buy a slow head a second deadline. */
+        uint64_t start = c->requests == 0 ? c->opened_ms : c->req.started_ms;
         if (now - start >= l->header_timeout_ms)
             fail(c, 408, "request headers not received in time", now);
         return;

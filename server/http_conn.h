@@ -121,11 +121,8 @@ struct http_conn {
     uint64_t since_ms;         /* when the current state began */
     uint64_t window_start_ms;  /* BODY: rate window start */
     uint64_t window_bytes;     /* BODY: bytes in the window */
-    uint64_t opened_ms;        /* when http_conn_init ran */
-    /* The first head's deadline counts from opened_ms, not from its first
-     * byte: set by a transport that spends time before the first byte
-     * (TLS's handshake), so that time is part of the header deadline. */
-    bool first_head_from_open;
+    uint64_t opened_ms;        /* when http_conn_init ran: the first
+                                * head's deadline counts from it */
 };
 
 /* Caller storage. Starts in IDLE; the owner then starts reading. */

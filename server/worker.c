@@ -343,7 +343,6 @@ static void on_connection(uv_stream_t *listener, int status)
                    util_now_ms());
     cl->http.client = client;
     /* The handshake's time counts against the first header deadline. */
-    cl->http.first_head_from_open = cl->tls != NULL;
     cl->next = w->clients;
     if (w->clients != NULL)
         w->clients->prev = cl;
