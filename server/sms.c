@@ -425,43 +425,41 @@ static int submit_part(struct worker *w, struct http_conn *conn,
 
 /* --- the handlers: parse (sms_parse.h), then submit --------------------- */
 
-int sms_kannel(void *app, struct http_conn *conn, struct http_request *req,
-               struct http_response *res)
+typedef int parse_fn(struct arena *a, const struct http_request *req,
+                     const struct sms_parse_config *cfg, struct sms_message *m,
+                     struct sms_refusal *why);
+
+/* One gateway's callback: its parser decides, then the message (or, from
+ * Kannel, a part of one) goes to intake. */
+static int handle(struct worker *w, struct http_conn *conn,
+                  struct http_request *req, struct http_response *res,
+                  enum gateway gw, parse_fn *parse)
 {
-    struct worker *w = app;
     struct sms_parse_config cfg;
     sms_gateway_config(w, &cfg);
     struct sms_message m;
     struct sms_refusal why;
-    if (sms_parse_kannel(req->arena, req, &cfg, &m, &why) != 0)
+    if (parse(req->arena, req, &cfg, &m, &why) != 0)
         return http_response_error(res, why.status, why.reason, why.field);
     if (m.kind == SMS_PART)
         return submit_part(w, conn, req, res, &m);
-    return submit(w, conn, req, res, GATEWAY_KANNEL, &m);
+    return submit(w, conn, req, res, gw, &m);
+}
+
+int sms_kannel(void *app, struct http_conn *conn, struct http_request *req,
+               struct http_response *res)
+{
+    return handle(app, conn, req, res, GATEWAY_KANNEL, sms_parse_kannel);
 }
 
 int sms_twilio(void *app, struct http_conn *conn, struct http_request *req,
                struct http_response *res)
 {
-    struct worker *w = app;
-    struct sms_parse_config cfg;
-    sms_gateway_config(w, &cfg);
-    struct sms_message m;
-    struct sms_refusal why;
-    if (sms_parse_twilio(req->arena, req, &cfg, &m, &why) != 0)
-        return http_response_error(res, why.status, why.reason, why.field);
-    return submit(w, conn, req, res, GATEWAY_TWILIO, &m);
+    return handle(app, conn, req, res, GATEWAY_TWILIO, sms_parse_twilio);
 }
 
 int sms_generic(void *app, struct http_conn *conn, struct http_request *req,
                 struct http_response *res)
 {
-    struct worker *w = app;
-    struct sms_parse_config cfg;
-    sms_gateway_config(w, &cfg);
-    struct sms_message m;
-    struct sms_refusal why;
-    if (sms_parse_generic(req->arena, req, &cfg, &m, &why) != 0)
-        return http_response_error(res, why.status, why.reason, why.field);
-    return submit(w, conn, req, res, GATEWAY_GENERIC, &m);
+    return handle(app, conn, req, res, GATEWAY_GENERIC, sms_parse_generic);
 }

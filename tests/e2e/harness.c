@@ -1078,3 +1078,27 @@ long long e2e_number(const struct e2e *e, const char *sql)
         return -1;
     return strtoll(v, NULL, 10);
 }
+
+long long e2e_wait_number(const struct e2e *e, const char *sql, long long want,
+                          int ms)
+{
+    uint64_t end = e2e_now_ms() + (uint64_t)ms;
+    for (;;) {
+        long long got = e2e_number(e, sql);
+        if (got == want || e2e_now_ms() >= end)
+            return got;
+        e2e_sleep_ms(20);
+    }
+}
+
+long long e2e_wait_metric(const struct e2e *e, const char *series,
+                          long long want, int ms)
+{
+    uint64_t end = e2e_now_ms() + (uint64_t)ms;
+    for (;;) {
+        long long got = e2e_metric(e, series);
+        if (got >= want || e2e_now_ms() >= end)
+            return got;
+        e2e_sleep_ms(20);
+    }
+}

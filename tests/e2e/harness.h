@@ -125,6 +125,10 @@ int e2e_sql(const struct e2e *e, bool admin, const char *sql, char *out,
 /* The first column of sql's first row (run as the test's owner role) as a
  * number; -1 on any error or an empty answer. */
 long long e2e_number(const struct e2e *e, const char *sql);
+/* Asks sql every 20 ms for up to ms until it returns want; returns what it
+ * last returned. */
+long long e2e_wait_number(const struct e2e *e, const char *sql, long long want,
+                          int ms);
 
 /*
  * Makes the test's database refuse tipd (ALLOW_CONNECTIONS false, then
@@ -224,6 +228,10 @@ int e2e_get(const struct e2e *e, const char *path, struct e2e_reply *out);
  * series is absent (a counter that never moved), -1 if /metrics failed.
  */
 long long e2e_metric(const struct e2e *e, const char *series);
+/* Reads series every 20 ms for up to ms until it reaches at least want;
+ * returns what it last read. */
+long long e2e_wait_metric(const struct e2e *e, const char *series,
+                          long long want, int ms);
 
 /*
  * Whether r is tipd's JSON error: Content-Type application/json and a body

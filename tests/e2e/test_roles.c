@@ -49,19 +49,6 @@ static int post(const struct e2e *e, const char *path, const char *headers,
     return status;
 }
 
-static long long wait_num(const struct e2e *e, const char *sql, long long want,
-                          int ms)
-{
-    uint64_t end = e2e_now_ms() + (uint64_t)ms;
-    long long got;
-    for (;;) {
-        got = e2e_number(e, sql);
-        if (got == want || e2e_now_ms() >= end)
-            return got;
-        e2e_sleep_ms(20);
-    }
-}
-
 /* Whether sql fails with sqlstate. */
 static bool refused(PGconn *pg, const char *sql, const char *sqlstate)
 {
@@ -167,7 +154,8 @@ static void app_role(struct e2e *e)
     if (p == NULL)
         return;
     snprintf(receipt, sizeof(receipt), "%.23s", p + 11);
-    CHECK_INT(wait_num(e, "SELECT count(*) FROM case_reports", 1, 20000), 1);
+    CHECK_INT(e2e_wait_number(e, "SELECT count(*) FROM case_reports", 1, 20000),
+              1);
     char auth[200];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", staff);
     CHECK_INT(post(e, "/api/v1/staff/queues/default/claim", auth, "{\"max\":1}",

@@ -316,19 +316,6 @@ void test_tls_https_endpoint(void)
     e2e_cleanup(&e);
 }
 
-static long long wait_metric(const struct e2e *e, const char *series,
-                             long long want, int ms)
-{
-    uint64_t end = e2e_now_ms() + (uint64_t)ms;
-    long long got;
-    for (;;) {
-        got = e2e_metric(e, series);
-        if (got >= want || e2e_now_ms() >= end)
-            return got;
-        e2e_sleep_ms(20);
-    }
-}
-
 static bool log_has(const struct e2e *e, const char *text)
 {
     static char log[1 << 18];
@@ -385,7 +372,7 @@ static void certificate_reload(struct e2e *e)
                 out, sizeof(out));
     if (rc == 0) {
         kill(e->pid, SIGHUP);
-        rc = wait_metric(e, RELOADS_OK, 1, 10000) == 1 ? 0 : -1;
+        rc = e2e_wait_metric(e, RELOADS_OK, 1, 10000) == 1 ? 0 : -1;
     }
     if (rc == 0 && presented(e, out, sizeof(out)) == 0 &&
         (strstr(out, "serial=1002") == NULL ||
@@ -415,7 +402,7 @@ static void certificate_reload(struct e2e *e)
      * keeps serving the second certificate. */
     CHECK_INT(sh(e, "printf 'not a key\\n' > server.key", out, sizeof(out)), 0);
     kill(e->pid, SIGHUP);
-    CHECK_INT(wait_metric(e, RELOADS_FAILED, 1, 10000), 1);
+    CHECK_INT(e2e_wait_metric(e, RELOADS_FAILED, 1, 10000), 1);
     CHECK(log_has(e, "event=tls_reload_refused"));
     char text[400];
     snprintf(text, sizeof(text),
@@ -434,7 +421,7 @@ static void certificate_reload(struct e2e *e)
      * as a key of another certificate. */
     CHECK_INT(sh(e, "cp s1.key server.key", out, sizeof(out)), 0);
     kill(e->pid, SIGHUP);
-    CHECK_INT(wait_metric(e, RELOADS_FAILED, 2, 10000), 2);
+    CHECK_INT(e2e_wait_metric(e, RELOADS_FAILED, 2, 10000), 2);
     CHECK(log_has(e, "server.key is not the key of tls_cert_file"));
     CHECK_INT(e2e_metric(e, RELOADS_OK), 1);
     CHECK_INT(presented(e, out, sizeof(out)), 0);

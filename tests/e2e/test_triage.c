@@ -55,40 +55,14 @@ static void text(const struct e2e *e, const char *sql, char *out, size_t cap)
         snprintf(out, cap, "(error)");
 }
 
-/* Waits up to ms for sql to return want; returns what it last returned. */
-static long long wait_num(const struct e2e *e, const char *sql, long long want,
-                          int ms)
-{
-    uint64_t end = e2e_now_ms() + (uint64_t)ms;
-    long long got;
-    for (;;) {
-        got = e2e_number(e, sql);
-        if (got == want || e2e_now_ms() >= end)
-            return got;
-        e2e_sleep_ms(20);
-    }
-}
-
 /* Waits until every committed report has a decision. */
 static bool all_triaged(const struct e2e *e, int ms)
 {
-    return wait_num(e,
-                    "SELECT count(*) FROM reports r WHERE NOT EXISTS "
-                    "(SELECT 1 FROM report_triage t WHERE t.report_id = r.id)",
-                    0, ms) == 0;
-}
-
-static long long wait_metric(const struct e2e *e, const char *series,
-                             long long want, int ms)
-{
-    uint64_t end = e2e_now_ms() + (uint64_t)ms;
-    long long got;
-    for (;;) {
-        got = e2e_metric(e, series);
-        if (got >= want || e2e_now_ms() >= end)
-            return got;
-        e2e_sleep_ms(20);
-    }
+    return e2e_wait_number(
+               e,
+               "SELECT count(*) FROM reports r WHERE NOT EXISTS "
+               "(SELECT 1 FROM report_triage t WHERE t.report_id = r.id)",
+               0, ms) == 0;
 }
 
 /* The whole current log of tipd, NUL-terminated, cut to cap. */
@@ -148,7 +122,7 @@ static void cases(struct e2e *e)
     CHECK_INT(
         e2e_token(e, "410105", "operator", "热线员", token, sizeof(token)), 0);
     CHECK_INT(e2e_start(e, triage_sets), 0);
-    CHECK_INT(wait_metric(e, "tipd_triage_active", 1, 20000), 1);
+    CHECK_INT(e2e_wait_metric(e, "tipd_triage_active", 1, 20000), 1);
 
     /* Region 410105, rank 正科级: unit 410105's default queue, due at the
      * end of the fifth working day (Friday 27 February, Beijing time). */
@@ -226,7 +200,7 @@ static void cases(struct e2e *e)
     /* After a restart the memory is rebuilt from the stored decisions: one
      * more retyping still joins the first case. */
     CHECK_INT(e2e_start(e, triage_sets), 0);
-    CHECK_INT(wait_metric(e, "tipd_triage_rebuilds_total", 1, 20000), 1);
+    CHECK_INT(e2e_wait_metric(e, "tipd_triage_rebuilds_total", 1, 20000), 1);
     CHECK_INT(report(e, CALL_TRADITIONAL), 201);
     CHECK(all_triaged(e, 20000));
     CHECK_INT(e2e_number(e, "SELECT count(*) FROM cases"), 3);
@@ -320,8 +294,9 @@ static void reload(struct e2e *e)
      * force stay and triage goes on. */
     if (rc == 0 && write_file(path, bad, strlen(bad)) == 0) {
         kill(e->pid, SIGHUP);
-        if (wait_metric(e, "tipd_triage_rules_reloads_total{result=\"failed\"}",
-                        1, 10000) != 1)
+        if (e2e_wait_metric(
+                e, "tipd_triage_rules_reloads_total{result=\"failed\"}", 1,
+                10000) != 1)
             rc = -1;
     } else {
         rc = -1;
@@ -350,8 +325,9 @@ static void reload(struct e2e *e)
     free(good);
     CHECK_INT(rc, 0);
     kill(e->pid, SIGHUP);
-    CHECK_INT(wait_metric(e, "tipd_triage_rules_reloads_total{result=\"ok\"}",
-                          1, 10000),
+    CHECK_INT(e2e_wait_metric(e,
+                              "tipd_triage_rules_reloads_total{result=\"ok\"}",
+                              1, 10000),
               1);
     CHECK_INT(report(e, SPECIAL), 201);
     CHECK(all_triaged(e, 20000));
@@ -397,7 +373,7 @@ static void late(struct e2e *e)
         "triage_poll_interval_ms=20", "triage_gap_timeout_ms=2000", NULL};
     CHECK_INT(e2e_migrate(e), 0);
     CHECK_INT(e2e_start(e, sets), 0);
-    CHECK_INT(wait_metric(e, "tipd_triage_active", 1, 20000), 1);
+    CHECK_INT(e2e_wait_metric(e, "tipd_triage_active", 1, 20000), 1);
 
     /* An intake-like transaction draws an id and holds it: as tipd_app,
      * intake's role, whose sessions the worker can see the state of. */
@@ -415,19 +391,21 @@ static void late(struct e2e *e)
         CHECK(began);
     }
     /* Later reports commit first and are triaged at once. */
-    bool ok = report(e, LOOKALIKE) == 201 && report(e, TOP_OFFICIAL) == 201 &&
-              wait_num(e, "SELECT count(*) FROM report_triage", 2, 20000) == 2;
+    bool ok =
+        report(e, LOOKALIKE) == 201 && report(e, TOP_OFFICIAL) == 201 &&
+        e2e_wait_number(e, "SELECT count(*) FROM report_triage", 2, 20000) == 2;
     /* The open transaction holds the watermark below its id... */
     ok = ok && e2e_number(e, "SELECT watermark FROM triage_state") == 0;
     /* ...until the gap timeout passes it into triage_gaps. */
-    ok =
-        ok && wait_metric(e, "tipd_triage_gaps_timed_out_total", 1, 10000) == 1;
-    ok = ok && wait_num(e, "SELECT count(*) FROM triage_gaps", 1, 5000) == 1;
     ok = ok &&
-         wait_num(e,
-                  "SELECT (watermark = (SELECT max(id) FROM reports))::int "
-                  "FROM triage_state",
-                  1, 5000) == 1;
+         e2e_wait_metric(e, "tipd_triage_gaps_timed_out_total", 1, 10000) == 1;
+    ok = ok &&
+         e2e_wait_number(e, "SELECT count(*) FROM triage_gaps", 1, 5000) == 1;
+    ok = ok && e2e_wait_number(
+                   e,
+                   "SELECT (watermark = (SELECT max(id) FROM reports))::int "
+                   "FROM triage_state",
+                   1, 5000) == 1;
     res = PQexec(held, "COMMIT");
     ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
@@ -437,7 +415,8 @@ static void late(struct e2e *e)
     CHECK(all_triaged(e, 20000));
     CHECK_INT(e2e_number(e, "SELECT count(*) FROM report_triage"), 3);
     CHECK_INT(e2e_number(e, "SELECT count(*) FROM case_reports"), 3);
-    CHECK_INT(wait_num(e, "SELECT count(*) FROM triage_gaps", 0, 10000), 0);
+    CHECK_INT(e2e_wait_number(e, "SELECT count(*) FROM triage_gaps", 0, 10000),
+              0);
 
     /* A rolled-back id is passed without waiting for the timeout: once its
      * transaction has ended, the gap is final. */
@@ -450,12 +429,12 @@ static void late(struct e2e *e)
     PQclear(res);
     PQfinish(held);
     CHECK(all_triaged(e, 20000));
-    CHECK_INT(
-        wait_num(e,
-                 "SELECT (watermark = (SELECT max(id) FROM reports))::int "
-                 "FROM triage_state",
-                 1, 5000),
-        1);
+    CHECK_INT(e2e_wait_number(
+                  e,
+                  "SELECT (watermark = (SELECT max(id) FROM reports))::int "
+                  "FROM triage_state",
+                  1, 5000),
+              1);
     CHECK_INT(e2e_metric(e, "tipd_triage_gaps_timed_out_total"), 1);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }
@@ -514,7 +493,7 @@ static void terminations(struct e2e *e)
     char body[1024];
     CHECK_INT(e2e_migrate(e), 0);
     CHECK_INT(e2e_start(e, sets), 0);
-    CHECK_INT(wait_metric(e, "tipd_triage_active", 1, 20000), 1);
+    CHECK_INT(e2e_wait_metric(e, "tipd_triage_active", 1, 20000), 1);
     static struct killer k;
     memset(&k, 0, sizeof(k));
     k.e = e;
@@ -590,7 +569,7 @@ static void nodes(struct e2e *e, struct e2e *b)
         "db_reconnect_max_ms=200", NULL};
     CHECK_INT(e2e_migrate(e), 0);
     CHECK_INT(e2e_start(e, sets), 0);
-    CHECK_INT(wait_metric(e, "tipd_triage_active", 1, 20000), 1);
+    CHECK_INT(e2e_wait_metric(e, "tipd_triage_active", 1, 20000), 1);
     /* The second node: the same database, its own port and logs. */
     memcpy(b, e, sizeof(*b));
     b->pid = 0;
@@ -607,7 +586,7 @@ static void nodes(struct e2e *e, struct e2e *b)
 
     /* The first node stops: the second takes over. */
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
-    CHECK_INT(wait_metric(b, "tipd_triage_active", 1, 20000), 1);
+    CHECK_INT(e2e_wait_metric(b, "tipd_triage_active", 1, 20000), 1);
     CHECK_INT(report(b, CALL_TRADITIONAL), 201);
     CHECK(all_triaged(b, 20000));
     CHECK_INT(e2e_metric(b, "tipd_triage_decisions_total"), 1);
@@ -680,7 +659,7 @@ static void memory_bound(struct e2e *e)
     char log[65536];
     read_log(e, log, sizeof(log));
     CHECK(strstr(log, "event=triage_memory_compact") != NULL);
-    CHECK(wait_metric(e, "tipd_triage_rebuilds_total", 2, 5000) >= 2);
+    CHECK(e2e_wait_metric(e, "tipd_triage_rebuilds_total", 2, 5000) >= 2);
 
     /* The newest letter again: remembered, so it joins that case. */
     CHECK_INT(post(e, "/api/v1/staff/intake", auth,
