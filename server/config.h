@@ -63,8 +63,9 @@
     U(max_response_bytes, 1048576, 4096, 1073741824,                           \
       "largest response tipd will build")                                      \
     U(header_timeout_ms, 10000, 100, 3600000,                                  \
-      "total time from a request's first byte to the end of its headers; "     \
-      "a slow sender is closed with 408")                                      \
+      "total time to the end of a request's headers, from its first byte "     \
+      "(from the connection's open for the first request, TLS handshake "      \
+      "included); a slow sender is closed with 408")                           \
     U(body_timeout_ms, 60000, 100, 3600000,                                    \
       "total time to receive a request body")                                  \
     U(body_min_rate_bytes, 1024, 0, 1073741824,                                \
