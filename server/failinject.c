@@ -30,11 +30,12 @@ static const char *const kind_names[K_COUNT] = {"alloc", "write", "pq"};
 
 static atomic_bool armed;
 static atomic_ulong calls[K_COUNT];
-static int fail_kind = -1;    /* set once before arming */
+static int fail_kind = -1;    /* set once, before armed */
 static unsigned long fail_at; /* 1-based */
 static atomic_bool failed;
 
-/* Parsed on first use of the environment: before main's threads start. */
+/* Parsed when armed; other threads read fail_kind and fail_at only after
+ * they see armed set (the store below publishes them). */
 static void parse(void)
 {
     const char *v = getenv("TIPD_FAILINJECT");
