@@ -104,8 +104,10 @@ for kind in alloc write pq; do
         script "$prefix"
         # A tipd still running took its failure: the same process must take
         # the retries of what it did not answer.
+        # (In a subshell: a late fail-stop during the retries is judged
+        # below, not by retry_until_done's own failure.)
         if kill -0 "$TIPD_PID" 2>/dev/null; then
-            retry_until_done "$prefix" "$WORK/$prefix.log" >/dev/null
+            (retry_until_done "$prefix" "$WORK/$prefix.log") >/dev/null 2>&1 || true
         fi
         rc=0
         stop_tipd || rc=$?
@@ -117,6 +119,8 @@ for kind in alloc write pq; do
         fi
         if [ $rc = 0 ]; then
             survived=$((survived + 1))
+            [ -z "$(unanswered "$WORK/$prefix.log")" ] ||
+                fail "$kind:$n: tipd survived its failure but did not take every retry"
         elif [ $rc = 134 ] && [ "$kind" = alloc ] && grep -q 'out of memory' "$log"; then
             # Fail-stop: a fresh tipd takes the retries, as after kill -9 (A1).
             failstops=$((failstops + 1))
