@@ -39,3 +39,14 @@ int console_script(void *app, struct http_conn *conn, struct http_request *req,
 {
     return serve(res, "console.js", "text/javascript; charset=utf-8");
 }
+
+int console_redirect(void *app, struct http_conn *conn,
+                     struct http_request *req, struct http_response *res)
+{
+    res->status = 301;
+    res->content_type = "text/plain; charset=utf-8";
+    http_response_header(res, "Location", "/staff/");
+    http_response_header(res, "Referrer-Policy", "no-referrer");
+    buf_appends(&res->body, "/staff/\n");
+    return 301;
+}

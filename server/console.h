@@ -17,10 +17,13 @@
 
 #include "router.h"
 
-/* GET /staff/: the console's page; GET /staff/console.js: its script. */
+/* GET /staff/: the console's page; GET /staff/console.js: its script;
+ * GET /staff: a permanent redirect to /staff/ (the address people type). */
 int console_page(void *app, struct http_conn *conn, struct http_request *req,
                  struct http_response *res);
 int console_script(void *app, struct http_conn *conn, struct http_request *req,
                    struct http_response *res);
+int console_redirect(void *app, struct http_conn *conn,
+                     struct http_request *req, struct http_response *res);
 
 #endif

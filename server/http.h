@@ -24,6 +24,7 @@
     X(200, OK, "OK", "ok")                                                     \
     X(201, CREATED, "Created", "created")                                      \
     X(204, NO_CONTENT, "No Content", "no_content")                             \
+    X(301, MOVED_PERMANENTLY, "Moved Permanently", "moved_permanently")        \
     X(400, BAD_REQUEST, "Bad Request", "bad_request")                          \
     X(401, UNAUTHORIZED, "Unauthorized", "unauthorized")                       \
     X(403, FORBIDDEN, "Forbidden", "forbidden")                                \

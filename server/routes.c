@@ -24,6 +24,7 @@ static const struct route table[] = {
      status_page_admit},
     {HTTP_METHOD_GET, "/form.js", pages_form_script, 0, "form_script", NULL},
     /* The staff console: a static page and script over the staff API. */
+    {HTTP_METHOD_GET, "/staff", console_redirect, 0, "staff_redirect", NULL},
     {HTTP_METHOD_GET, "/staff/", console_page, 0, "staff_console", NULL},
     {HTTP_METHOD_GET, "/staff/console.js", console_script, 0,
      "staff_console_script", NULL},

@@ -19,7 +19,8 @@
  * Everywhere: the E4 headers, no cookie, no request to another origin.
  * Screenshots of every page go to $SHOTS.
  *
- * Environment (run.sh): TIPD_URL, TIPD_DATABASE, STAFF_TOKEN, SHOTS.
+ * Environment (run.sh): TIPD_URL, TIPD_OWNER_DATABASE (the checks read as
+ * the owner; tipd itself serves as tipd_app), STAFF_TOKEN, SHOTS.
  */
 'use strict';
 const assert = require('node:assert/strict');
@@ -36,7 +37,7 @@ const started = Date.now();
 const figures = {};
 
 function sql(q) {
-  return execFileSync('psql', ['-X', '-At', '-d', process.env.TIPD_DATABASE, '-c', q])
+  return execFileSync('psql', ['-X', '-At', '-d', process.env.TIPD_OWNER_DATABASE, '-c', q])
     .toString().trim();
 }
 

@@ -67,7 +67,10 @@ fi
 # 410105's default queue).
 psql_admin -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
 base=${TIPD_TEST_CONNINFO//dbname=postgres/}
-export TIPD_DATABASE="$base dbname=$DB"
+# As deployed: the owner migrates and administers, tipd serves as tipd_app.
+export TIPD_OWNER_DATABASE="$base dbname=$DB"
+export TIPD_DATABASE
+TIPD_DATABASE="$(printf '%s' "$base" | sed 's/\buser=[^ ]*/user=tipd_app/') dbname=$DB"
 export TIPD_RECEIPT_KEY
 TIPD_RECEIPT_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 unset TIPD_CONFIG

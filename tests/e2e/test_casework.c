@@ -573,7 +573,7 @@ static const char *const public_routes[] = {
     "/api/v1/reports", "/sms/kannel", "/sms/twilio", "/sms/generic",
     "/sms/aliyun", "/api/v1/status", "/api/v1/status/messages",
     /* Static files: the console's page and scripts hold no data. */
-    "/form.js", "/staff/", "/staff/console.js", NULL};
+    "/form.js", "/staff", "/staff/", "/staff/console.js", NULL};
 
 /* A plausible body for each staff route, by its metric name. */
 static const struct {

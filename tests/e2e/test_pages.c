@@ -227,6 +227,10 @@ static void pages(struct e2e *e)
     CHECK(strstr(out, "connect-src 'self'") != NULL);
     CHECK(has(&r, "<script src=\"/staff/console.js\"></script>"));
     e2e_reply_free(&r);
+    /* The address people type, without the slash: sent to the page. */
+    CHECK_INT(request(e, "GET", "/staff", "", NULL, NULL, &r), 301);
+    CHECK(e2e_header_is(&r.r[0], "Location", "/staff/"));
+    e2e_reply_free(&r);
     CHECK_INT(request(e, "GET", "/staff/console.js", "", NULL, NULL, &r), 200);
     CHECK(e2e_header_is(&r.r[0], "Content-Type",
                         "text/javascript; charset=utf-8"));
