@@ -69,6 +69,28 @@ static char *copy(struct arena *a, const char *s)
     return arena_strndup(a, s, strlen(s));
 }
 
+/* A message's text of n bytes as a C string. A NUL byte (U+0000, which no
+ * phone means to send) becomes U+FFFD: it must not end the text early and
+ * silently lose what follows it. */
+static char *text_copy(struct arena *a, const char *s, size_t n)
+{
+    size_t nuls = 0;
+    for (size_t i = 0; i < n; i++)
+        nuls += s[i] == '\0';
+    char *out = arena_alloc(a, n + 2 * nuls + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\0') {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* A secret compared in constant time; false if either is empty. */
 static bool same_secret(const char *want, const char *got, size_t got_len)
 {
@@ -183,6 +205,8 @@ static char *from_utf16be(struct arena *a, const char *in, size_t len)
             i += 2;
         } else if (cp >= 0xdc00 && cp <= 0xdfff) {
             return NULL;
+        } else if (cp == 0) {
+            cp = 0xfffd; /* as text_copy: a NUL must not end the text */
         }
         o += utf8_encode((uint32_t)cp, out + o);
     }
@@ -269,7 +293,7 @@ int sms_parse_kannel(struct arena *a, const struct http_request *req,
         if (out->text == NULL)
             return refuse(why, 422, "the message is not valid UTF-16", "text");
     } else {
-        out->text = arena_strndup(a, text, text_len);
+        out->text = text_copy(a, text, text_len);
     }
 
     const char *smsc = field(&q, "smsc");
@@ -352,11 +376,11 @@ int sms_parse_twilio(struct arena *a, const struct http_request *req,
     if (strlen(want) != sig->value_len ||
         CRYPTO_memcmp(want, sig->value, sig->value_len) != 0)
         return refuse(why, 403, NOT_THE_GATEWAY, NULL);
-    const char *body = field(&f, "Body");
+    const struct form_field *body = form_get(&f, "Body");
     out->scope = "twilio";
     out->id = field(&f, "MessageSid");
     out->from = field(&f, "From");
-    out->text = body ? body : "";
+    out->text = body ? text_copy(a, body->value, body->value_len) : "";
     return sms_parse_check(cfg, out, why);
 }
 

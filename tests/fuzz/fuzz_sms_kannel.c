@@ -5,8 +5,8 @@
  * Input: QUERY, or QUERY '\n' BODY for a post-url (POST, text in the body
  * unless the query has one). Beyond sms_fuzz's invariants: a callback is
  * accepted only with the configured key, and UCS-2 text comes out as the
- * same characters (encoded back to UTF-16BE it is the text's bytes, up to
- * a U+0000, where the C string ends).
+ * same characters, all of them (encoded back to UTF-16BE it is the text's
+ * bytes, a U+0000 kept as U+FFFD).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -111,9 +111,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ucs2) {
         unsigned char *back = xmalloc(2 * strlen(m.text) + 2);
         size_t b = to_utf16be(m.text, back);
-        if (b > n || memcmp(back, raw, b) != 0 ||
-            (b < n && (b + 1 >= n || raw[b] != 0 || raw[b + 1] != 0)))
+        if (b != n)
             abort();
+        for (size_t i = 0; i < b; i += 2) {
+            bool nul = raw[i] == 0 && raw[i + 1] == 0;
+            if (nul ? back[i] != 0xff || back[i + 1] != 0xfd
+                    : back[i] != (unsigned char)raw[i] ||
+                          back[i + 1] != (unsigned char)raw[i + 1])
+                abort();
+        }
         free(back);
     }
     sms_fuzz_cleanup(&f);

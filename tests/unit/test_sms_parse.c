@@ -81,6 +81,15 @@ static void test_kannel(struct arena *a)
     CHECK(!m.has_sent);
     CHECK_STR(m.scope, "kannel:");
     CHECK(m.id == NULL);
+    /* A U+0000 (UCS-2 or %00) does not end the text: it is kept as
+     * U+FFFD and what follows it is not lost. */
+    CHECK_INT(kannel(a, "key=k&from=1&text=%00a%00%00%00b&coding=2", &m, &why),
+              0);
+    CHECK_STR(m.text, "a\xef\xbf\xbd"
+                      "b");
+    CHECK_INT(kannel(a, "key=k&from=1&text=a%00b", &m, &why), 0);
+    CHECK_STR(m.text, "a\xef\xbf\xbd"
+                      "b");
     /* A post-url: the text is the body. */
     struct http_request r = request(a, HTTP_METHOD_POST,
                                     "key=k&from=1&charset=UTF-8", "正文", NULL);
@@ -184,6 +193,15 @@ static void test_twilio(struct arena *a)
     CHECK_STR(m.id, "SM1");
     CHECK_STR(m.scope, "twilio");
     CHECK(!m.has_sent);
+    /* A %00 in the Body does not end it. */
+    static const char nul[] =
+        "From=%2B8613800004444&Body=%E4%B8%BE%00%E6%8A%A5";
+    CHECK_INT(form_parse_urlencoded(a, nul, strlen(nul), &lim, &f, &reason), 0);
+    sms_parse_twilio_signature(cfg.twilio_token, cfg.twilio_url, &f, sig);
+    h.value_len = strlen(sig);
+    r = request(a, HTTP_METHOD_POST, "", nul, &h);
+    CHECK_INT(sms_parse_twilio(a, &r, &cfg, &m, &why), 0);
+    CHECK_STR(m.text, "举\xef\xbf\xbd报");
     /* A malformed body is refused as such before the signature. */
     r = request(a, HTTP_METHOD_POST, "", "Body=%G1", &h);
     CHECK_INT(sms_parse_twilio(a, &r, &cfg, &m, &why), 400);
