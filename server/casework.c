@@ -547,14 +547,7 @@ static cJSON *body_object(struct http_request *req, struct http_response *res,
         http_response_error(res, 415, "send application/json", NULL);
         return NULL;
     }
-    cJSON *root = cJSON_ParseWithLength(req->body.data ? req->body.data : "",
-                                        req->body.len);
-    if (root == NULL || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        http_response_error(res, 400, "the body is not a JSON object", NULL);
-        return NULL;
-    }
-    return root;
+    return http_json_object(req, res);
 }
 
 /* A string member copied into the arena; NULL when absent or not a string. */

@@ -3,6 +3,7 @@
  */
 #include "http.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,4 +107,24 @@ int http_response_error(struct http_response *res, int status,
     if (status == HTTP_UNAVAILABLE)
         http_response_header(res, "Retry-After", "1");
     return status;
+}
+
+cJSON *http_json_object(const struct http_request *req,
+                        struct http_response *res)
+{
+    const char *body = req->body.data != NULL ? req->body.data : "";
+    if (util_json_nul_escape(body, req->body.len, 0) < req->body.len) {
+        http_response_error(res, 422,
+                            "a string holds \\u0000 (a NUL character): "
+                            "remove it",
+                            NULL);
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLength(body, req->body.len);
+    if (root == NULL || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        http_response_error(res, 400, "the body is not a JSON object", NULL);
+        return NULL;
+    }
+    return root;
 }

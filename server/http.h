@@ -116,6 +116,15 @@ int http_response_header(struct http_response *res, const char *name,
 int http_response_error(struct http_response *res, int status,
                         const char *message, const char *field);
 
+/*
+ * The request's body as a JSON object (caller cJSON_Deletes it), or NULL
+ * with res made the error: 400 when it is not a JSON object, 422 when a
+ * string holds \u0000 (cJSON would cut the string there without a word;
+ * the sender is told instead).
+ */
+struct cJSON *http_json_object(const struct http_request *req,
+                               struct http_response *res);
+
 /* Appends s to b as a JSON string literal, quotes included. */
 int http_json_string(struct buf *b, const char *s);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "util.h"
 
 const char *report_channel_name(enum report_channel c)
 {
@@ -328,6 +329,10 @@ int report_from_json(struct arena *a, const char *body, size_t len,
     }
     if (!utf8_valid(body, len))
         return fail(err, 400, NULL, "the body must be UTF-8");
+    /* Refused rather than cut short: the sender can see why and resend. */
+    if (util_json_nul_escape(body, len, 0) < len)
+        return fail(err, 422, NULL,
+                    "a string holds \\u0000 (a NUL character): remove it");
     cJSON *root = cJSON_ParseWithLength(body, len);
     if (root == NULL)
         return fail(err, 400, NULL, "the body is not valid JSON");

@@ -69,6 +69,22 @@ static char *copy(struct arena *a, const char *s)
     return arena_strndup(a, s, strlen(s));
 }
 
+/* A JSON gateway's body with every \u0000 escape made \uFFFD (the same
+ * length): as text_copy, so a NUL cannot end a text early
+ * (util_json_nul_escape). The body itself when it has none. */
+static const char *json_body(struct arena *a, const struct http_request *req)
+{
+    const char *s = req->body.data != NULL ? req->body.data : "";
+    size_t n = req->body.len;
+    size_t at = util_json_nul_escape(s, n, 0);
+    if (at == n)
+        return s;
+    char *fixed = arena_strndup(a, s, n);
+    for (; at < n; at = util_json_nul_escape(fixed, n, at + 6))
+        memcpy(fixed + at + 2, "FFFD", 4);
+    return fixed;
+}
+
 /* A message's text of n bytes as a C string. A NUL byte (U+0000, which no
  * phone means to send) becomes U+FFFD: it must not end the text early and
  * silently lose what follows it. */
@@ -413,7 +429,7 @@ int sms_parse_generic(struct arena *a, const struct http_request *req,
     if (CRYPTO_memcmp(hex, got, 64) != 0)
         return refuse(why, 403, NOT_THE_GATEWAY, NULL);
 
-    cJSON *root = cJSON_ParseWithLength(req->body.data, req->body.len);
+    cJSON *root = cJSON_ParseWithLength(json_body(a, req), req->body.len);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return refuse(why, 400, "the body is not a JSON object", NULL);
@@ -553,8 +569,7 @@ int sms_parse_aliyun(struct arena *a, const struct http_request *req,
     if (key == NULL ||
         !same_secret(cfg->aliyun_key, key->value, key->value_len))
         return refuse(why, 403, NOT_THE_GATEWAY, NULL);
-    cJSON *root = cJSON_ParseWithLength(req->body.data ? req->body.data : "",
-                                        req->body.len);
+    cJSON *root = cJSON_ParseWithLength(json_body(a, req), req->body.len);
     int status = messages(a, root, cfg, msgs, count, why);
     cJSON_Delete(root);
     return status;

@@ -74,9 +74,8 @@ struct sms_message {
     const char *from;  /* the sender's number, 1..SMS_SENDER_MAX_BYTES */
     const char *text;  /* UTF-8 without controls but newlines: 1 to
                           REPORT_CONTENT_MAX characters (a part: 1 to
-                          SMS_PART_MAX_CHARS); a U+0000 in a form-encoded
-                          or UCS-2 text is kept as U+FFFD (JSON gateways'
-                          texts end at one: cJSON's strings are C's) */
+                          SMS_PART_MAX_CHARS); a U+0000 (%00, UCS-2 or
+                          \u0000) is kept as U+FFFD, never an early end */
     bool has_sent;     /* when the gateway received it is known */
     double sent;       /* then: Unix seconds */
     char code[RECEIPT_CHARS + 1]; /* SMS_STATUS_QUERY: canonical code */

@@ -151,13 +151,9 @@ static int start(struct worker *w, struct http_conn *conn,
     if (ct == NULL ||
         !util_ieq(ct->value, strcspn(ct->value, "; "), "application/json"))
         return http_response_error(res, 415, "send application/json", NULL);
-    cJSON *root = cJSON_ParseWithLength(req->body.data ? req->body.data : "",
-                                        req->body.len);
-    if (root == NULL || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return http_response_error(res, 400, "the body is not a JSON object",
-                                   NULL);
-    }
+    cJSON *root = http_json_object(req, res);
+    if (root == NULL)
+        return res->status;
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "receipt");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
     int rc;

@@ -117,6 +117,18 @@ void util_bytea_hex(const unsigned char *bytes, size_t n, char *out)
     out[2 + 2 * n] = '\0';
 }
 
+size_t util_json_nul_escape(const char *s, size_t n, size_t from)
+{
+    for (size_t i = from; i < n; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (n - i >= 6 && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0)
+            return i;
+        i++; /* the escaped character: an escaped backslash starts nothing */
+    }
+    return n;
+}
+
 int util_hexval(char c)
 {
     if (c >= '0' && c <= '9')

@@ -37,6 +37,12 @@ int util_parse_u64(const char *s, size_t len, uint64_t *out);
 /* The value of hex digit c (either case), or -1. */
 int util_hexval(char c);
 
+/* The offset of the first JSON escape \u0000 in s[0..n) at or after from
+ * (which must not fall inside an escape), or n. cJSON decodes one into a
+ * NUL byte that ends the C string it hands back, so whatever followed it
+ * would be lost without a word. */
+size_t util_json_nul_escape(const char *s, size_t n, size_t from);
+
 /* Copies the C string src into dst of cap bytes, cut to fit, always
  * NUL-terminated. */
 void util_copy(char *dst, size_t cap, const char *src);

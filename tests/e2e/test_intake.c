@@ -193,6 +193,14 @@ static void status_messages(struct e2e *e)
         post(e, "/api/v1/status/messages", "application/json", "", body, &r),
         404);
     e2e_reply_free(&r);
+    /* A message with \u0000 is refused (cJSON would cut it there), and
+     * nothing is added. */
+    snprintf(body, sizeof(body),
+             "{\"receipt\":\"%s\",\"message\":\"前\\u0000后\"}", receipt);
+    CHECK_INT(
+        post(e, "/api/v1/status/messages", "application/json", "", body, &r),
+        422);
+    e2e_reply_free(&r);
     CHECK_INT(e2e_number(e, "SELECT count(*) FROM report_messages"), 1);
     CHECK_INT(e2e_stop(e, 10000, NULL), 0);
 }

@@ -56,6 +56,10 @@ void test_report_json_fields(void)
     /* A lone surrogate is not JSON text cJSON accepts. */
     CHECK_INT(decode("{\"content\":\"\\u00ff\\ud800\"}", &field), 400);
     CHECK_INT(decode("{\"content\":\"a\xff\"}", &field), 400);
+    /* A \u0000 is refused, not cut short there; an escaped backslash
+     * before u0000 is text. */
+    CHECK_INT(decode("{\"content\":\"a\\u0000b\"}", &field), 422);
+    CHECK_INT(decode("{\"content\":\"a\\\\u0000b\"}", &field), 0);
     CHECK_INT(decode("{}", &field), 422);
     CHECK_STR(field, "content");
     CHECK_INT(decode("{\"content\":\"  \\n \"}", &field), 422);

@@ -246,6 +246,14 @@ static void test_generic(struct arena *a)
               0);
     CHECK_INT(m.kind, SMS_STATUS_QUERY);
     CHECK(!m.has_sent && m.id == NULL);
+    /* A \u0000 does not end the text (an escaped backslash before u0000
+     * is text, not an escape). */
+    CHECK_INT(generic(a,
+                      "{\"from\":\"+86139\",\"text\":\"a\\u0000b\\\\u0000c\"}",
+                      false, &m, &why),
+              0);
+    CHECK_STR(m.text, "a\xef\xbf\xbd"
+                      "b\\u0000c");
     CHECK_INT(generic(a, "[1]", false, &m, &why), 400);
     CHECK_INT(generic(a, "{\"text\":\"x\"}", false, &m, &why), 422);
     CHECK_STR(why.field, "from");
