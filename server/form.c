@@ -43,6 +43,15 @@ static bool blank(char c)
     return c == ' ' || c == '\t';
 }
 
+#define NOT_TEXT "form data must be UTF-8 text without NUL bytes"
+
+/* Whether s[0..n) is UTF-8 without a NUL byte: the values are handed on as
+ * C strings, and a NUL would end one early, silently losing the rest. */
+static bool text_ok(const char *s, size_t n)
+{
+    return utf8_valid(s, n) && memchr(s, '\0', n) == NULL;
+}
+
 /*
  * Decodes %XX (and '+' as a space when plus) of s[0..n) into a
  * NUL-terminated arena string; -1 on a '%' without two hex digits.
@@ -108,9 +117,10 @@ static int urlencoded(struct arena *a, const char *body, size_t len,
             return fail(reason, 413, "a form field name is too long");
         if (f->value_len > lim->max_value_bytes)
             return fail(reason, 413, "a form field is too long");
+        /* (A name may hold a NUL: it is matched by its length.) */
         if (!utf8_valid(name, f->name_len) ||
-            (!lim->raw_values && !utf8_valid(value, f->value_len)))
-            return fail(reason, 400, "form data must be UTF-8");
+            (!lim->raw_values && !text_ok(value, f->value_len)))
+            return fail(reason, 400, NOT_TEXT);
         f->name = name;
         f->value = value;
         out->count++;
@@ -504,7 +514,7 @@ static int multipart(struct arena *a, const char *content_type, size_t ct_len,
         if (pt.name_len > lim->max_name_bytes)
             return fail(reason, 413, "a form field name is too long");
         if (!utf8_valid(pt.name, pt.name_len))
-            return fail(reason, 400, "form data must be UTF-8");
+            return fail(reason, 400, NOT_TEXT);
         if (pt.file && pt.filename == NULL) {
             if (n == 0)
                 continue; /* a file input left empty */
@@ -518,8 +528,8 @@ static int multipart(struct arena *a, const char *content_type, size_t ct_len,
         } else {
             if (n > lim->max_value_bytes)
                 return fail(reason, 413, "a form field is too long");
-            if (!utf8_valid(data, n))
-                return fail(reason, 400, "form data must be UTF-8");
+            if (!text_ok(data, n))
+                return fail(reason, 400, NOT_TEXT);
         }
         assert(out->count < cap);
         struct form_field *f = &out->fields[out->count++];

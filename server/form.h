@@ -9,7 +9,8 @@
  * what it may hold (fields, name and value sizes, files) and refuse, with
  * a status and a static reason that never echoes input, anything
  * malformed. Every decoded string is NUL-terminated in the arena; names
- * and text values must be UTF-8, file contents are bytes.
+ * must be UTF-8 (matched by length), text values UTF-8 without NUL bytes
+ * (one would end the C string early), file contents are bytes.
  *
  * Memory: the decoders borrow every pointer they take for the call and
  * keep none of them; everything they return (out->fields and every string

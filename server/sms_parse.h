@@ -74,8 +74,10 @@ struct sms_message {
     const char *from;  /* the sender's number, 1..SMS_SENDER_MAX_BYTES */
     const char *text;  /* UTF-8 without controls but newlines: 1 to
                           REPORT_CONTENT_MAX characters (a part: 1 to
-                          SMS_PART_MAX_CHARS); a U+0000 (%00, UCS-2 or
-                          \u0000) is kept as U+FFFD, never an early end */
+                          SMS_PART_MAX_CHARS); a U+0000 in Kannel's text
+                          (%00, UCS-2) or a JSON gateway's (\u0000) is
+                          kept as U+FFFD, never an early end (Twilio's
+                          form data refuses one: form.h) */
     bool has_sent;     /* when the gateway received it is known */
     double sent;       /* then: Unix seconds */
     char code[RECEIPT_CHARS + 1]; /* SMS_STATUS_QUERY: canonical code */

@@ -108,10 +108,12 @@ void test_form_urlencoded(void)
         if (url(&a, bad_escape[i], &f) != 400 || f.count != 0)
             test_failf(__FILE__, __LINE__, "bad escape %zu not 400", i);
 
-    /* Not UTF-8: a stray byte, an overlong '/', a surrogate, in a value
-     * or a name. */
-    static const char *const not_utf8[] = {"a=%ff", "a=%C0%AF", "a=%ED%A0%80",
-                                           "%ff=1", "a=%E4%B8"};
+    /* Not UTF-8 text: a stray byte, an overlong '/', a surrogate, in a
+     * value or a name; a NUL in a value. */
+    static const char *const not_utf8[] = {
+        "a=%ff", "a=%C0%AF", "a=%ED%A0%80", "%ff=1", "a=%E4%B8",
+        /* A NUL would end the value's C string early: the rest lost. */
+        "a=x%00y"};
     for (size_t i = 0; i < sizeof(not_utf8) / sizeof(not_utf8[0]); i++)
         if (url(&a, not_utf8[i], &f) != 400)
             test_failf(__FILE__, __LINE__, "non-UTF-8 %zu not 400", i);
