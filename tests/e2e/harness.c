@@ -798,6 +798,16 @@ int e2e_send_slowly(int fd, const void *data, size_t len, size_t piece,
     return 0;
 }
 
+/* Room in r for one more read of up to 16 KB and a NUL. */
+static void reply_reserve(struct e2e_reply *r)
+{
+    if (r->cap - r->len < 16384 + 1) {
+        size_t cap = r->cap ? r->cap * 2 : 65536;
+        r->data = block_resize(r->data, cap);
+        r->cap = cap;
+    }
+}
+
 int e2e_read_more(int fd, struct e2e_reply *r, int timeout_ms)
 {
     if (r->eof || r->reset)
@@ -809,11 +819,7 @@ int e2e_read_more(int fd, struct e2e_reply *r, int timeout_ms)
     } while (p < 0 && errno == EINTR);
     if (p == 0)
         return -1;
-    if (r->cap - r->len < 16384 + 1) {
-        size_t cap = r->cap ? r->cap * 2 : 65536;
-        r->data = block_resize(r->data, cap);
-        r->cap = cap;
-    }
+    reply_reserve(r);
     ssize_t n;
     do {
         n = recv(fd, r->data + r->len, r->cap - r->len - 1, 0);
@@ -831,7 +837,13 @@ int e2e_read_more(int fd, struct e2e_reply *r, int timeout_ms)
     return 0;
 }
 
-void e2e_read(int fd, struct e2e_reply *r, int want, int timeout_ms)
+/* One read into r: > 0 bytes read, 0 when r ended (eof or reset) or
+ * nothing whole came yet, -1 when timeout_ms passed with nothing to read. */
+typedef int read_more_fn(void *src, struct e2e_reply *r, int timeout_ms);
+
+/* Reads until want responses, the end of the stream or timeout_ms. */
+static void read_until(struct e2e_reply *r, int want, int timeout_ms,
+                       read_more_fn *more, void *src)
 {
     uint64_t start = e2e_now_ms(), end = start + (uint64_t)timeout_ms;
     r->timed_out = false;
@@ -840,11 +852,7 @@ void e2e_read(int fd, struct e2e_reply *r, int want, int timeout_ms)
         if (r->eof || r->reset || (want > 0 && r->count >= want))
             break;
         uint64_t now = e2e_now_ms();
-        if (now >= end) {
-            r->timed_out = true;
-            break;
-        }
-        if (e2e_read_more(fd, r, (int)(end - now)) < 0) {
+        if (now >= end || more(src, r, (int)(end - now)) < 0) {
             r->timed_out = true;
             break;
         }
@@ -856,6 +864,16 @@ void e2e_read(int fd, struct e2e_reply *r, int want, int timeout_ms)
     }
     r->ms = e2e_now_ms() - start;
     e2e_reply_parse(r);
+}
+
+static int fd_read_more(void *src, struct e2e_reply *r, int timeout_ms)
+{
+    return e2e_read_more(*(int *)src, r, timeout_ms);
+}
+
+void e2e_read(int fd, struct e2e_reply *r, int want, int timeout_ms)
+{
+    read_until(r, want, timeout_ms, fd_read_more, &fd);
 }
 
 SSL *e2e_tls_start(const struct e2e *e, int fd)
@@ -893,52 +911,35 @@ void e2e_tls_free(SSL *ssl)
     ERR_clear_error();
 }
 
+static int tls_read_more(void *src, struct e2e_reply *r, int timeout_ms)
+{
+    SSL *ssl = src;
+    if (SSL_pending(ssl) == 0) {
+        struct pollfd pfd = {.fd = SSL_get_fd(ssl), .events = POLLIN};
+        if (poll(&pfd, 1, timeout_ms) == 0)
+            return -1;
+    }
+    reply_reserve(r);
+    int n = SSL_read(ssl, r->data + r->len, (int)(r->cap - r->len - 1));
+    if (n > 0) {
+        r->len += (size_t)n;
+        r->data[r->len] = '\0';
+        return n;
+    }
+    int err = SSL_get_error(ssl, n);
+    if (err == SSL_ERROR_WANT_READ)
+        return 0; /* a record not yet whole */
+    if (err == SSL_ERROR_ZERO_RETURN)
+        r->eof = true;
+    else
+        r->reset = true;
+    ERR_clear_error();
+    return 0;
+}
+
 void e2e_tls_read(SSL *ssl, struct e2e_reply *r, int want, int timeout_ms)
 {
-    int fd = SSL_get_fd(ssl);
-    uint64_t start = e2e_now_ms(), end = start + (uint64_t)timeout_ms;
-    r->timed_out = false;
-    for (;;) {
-        e2e_reply_parse(r);
-        if (r->eof || r->reset || (want > 0 && r->count >= want))
-            break;
-        uint64_t now = e2e_now_ms();
-        if (now >= end) {
-            r->timed_out = true;
-            break;
-        }
-        if (SSL_pending(ssl) == 0) {
-            struct pollfd pfd = {.fd = fd, .events = POLLIN};
-            if (poll(&pfd, 1, (int)(end - now)) == 0)
-                continue; /* the time is up: checked above */
-        }
-        if (r->cap - r->len < 16384 + 1) {
-            size_t cap = r->cap ? r->cap * 2 : 65536;
-            r->data = block_resize(r->data, cap);
-            r->cap = cap;
-        }
-        int n = SSL_read(ssl, r->data + r->len, (int)(r->cap - r->len - 1));
-        if (n > 0) {
-            r->len += (size_t)n;
-            r->data[r->len] = '\0';
-            continue;
-        }
-        int err = SSL_get_error(ssl, n);
-        if (err == SSL_ERROR_WANT_READ)
-            continue;
-        if (err == SSL_ERROR_ZERO_RETURN)
-            r->eof = true;
-        else
-            r->reset = true;
-        ERR_clear_error();
-    }
-    if (r->data == NULL) {
-        r->data = block_resize(NULL, 1);
-        r->data[0] = '\0';
-        r->cap = 1;
-    }
-    r->ms = e2e_now_ms() - start;
-    e2e_reply_parse(r);
+    read_until(r, want, timeout_ms, tls_read_more, ssl);
 }
 
 int e2e_exchange(const struct e2e *e, const void *req, size_t len, int want,
